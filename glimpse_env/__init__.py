@@ -1,0 +1,68 @@
+"""The glimpse environment of *Recurrent Models of Visual Attention* (Mnih et al., 2014).
+
+Importing the package registers the paper's tasks with Gymnasium::
+
+    import gymnasium as gym
+    import glimpse_env  # noqa: F401
+
+    env = gym.make("GlimpseMNIST-v0")                       # one episode at a time
+    envs = gym.make_vec("GlimpseMNIST-v0", num_envs=256)    # natively batched
+
+| id | task | canvas | glimpse | scales | glimpses |
+|---|---|---|---|---|---|
+| ``GlimpseMNIST-v0`` | MNIST | 28x28 | 8x8 | 1 | 6 |
+| ``GlimpseTranslatedMNIST-v0`` | translated MNIST | 60x60 | 12x12 | 3 | 6 |
+| ``GlimpseClutteredMNIST-v0`` | cluttered MNIST, 4 pieces | 60x60 | 12x12 | 3 | 8 |
+| ``GlimpseClutteredMNIST100-v0`` | cluttered MNIST, 8 pieces | 100x100 | 12x12 | 4 | 8 |
+
+Every argument of :class:`GlimpseEnv` can be overridden: ``gym.make("GlimpseMNIST-v0", n_glimpses=7)``.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from glimpse_env.datasets import DataError, ImageSource, load_mnist, make_source
+from glimpse_env.env import GlimpseEnv
+from glimpse_env.render import draw_episode
+from glimpse_env.sensor import extract_glimpses
+from glimpse_env.vector import GlimpseVectorEnv
+
+__all__ = [
+    "ENV_IDS",
+    "DataError",
+    "GlimpseEnv",
+    "GlimpseVectorEnv",
+    "ImageSource",
+    "draw_episode",
+    "extract_glimpses",
+    "load_mnist",
+    "make_source",
+    "register_envs",
+]
+
+ENV_IDS = {
+    "GlimpseMNIST-v0": dict(task="mnist", glimpse_size=8, n_scales=1, n_glimpses=6),
+    "GlimpseTranslatedMNIST-v0": dict(task="translated", canvas_size=60, glimpse_size=12, n_scales=3, n_glimpses=6),
+    "GlimpseClutteredMNIST-v0": dict(
+        task="cluttered", canvas_size=60, n_clutter=4, glimpse_size=12, n_scales=3, n_glimpses=8
+    ),
+    "GlimpseClutteredMNIST100-v0": dict(
+        task="cluttered", canvas_size=100, n_clutter=8, glimpse_size=12, n_scales=4, n_glimpses=8
+    ),
+}
+
+
+def register_envs() -> None:
+    """Register the ids of :data:`ENV_IDS` (idempotent)."""
+    for env_id, kwargs in ENV_IDS.items():
+        if env_id not in gym.registry:
+            gym.register(
+                id=env_id,
+                entry_point="glimpse_env.env:GlimpseEnv",
+                vector_entry_point="glimpse_env.vector:GlimpseVectorEnv",
+                kwargs=kwargs,
+            )
+
+
+register_envs()

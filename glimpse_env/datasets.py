@@ -1,0 +1,470 @@
+"""Image data for the glimpse environments: MNIST files, the RAM paper's tasks, and user arrays.
+
+Where the files are
+-------------------
+MNIST is read from ``<data dir>/mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]``. The data
+directory is, in order: the ``data_dir`` argument, ``$GLIMPSE_DATA_DIR``, or the user cache
+(``$XDG_CACHE_HOME/glimpse-attention/data``, by default ``~/.cache/glimpse-attention/data``).
+Missing files are downloaded there from the public mirrors, checked against their md5; a local file
+is checked once (md5 of its decompressed bytes) and the pass is remembered in the cache, keyed by
+path, size and modification time.
+
+Tasks (Mnih et al., 2014, section 4.1)
+--------------------------------------
+- ``mnist``: the 28x28 digits as they are.
+- ``translated``: the digit pasted at a uniformly random place on a blank ``canvas_size`` square
+  (60 by default).
+- ``cluttered``: translated, plus ``n_clutter`` random 8x8 crops of *other* digits of the same split
+  added at random places; clutter first, then the digit, both added and the sum clipped to
+  ``[0, 1]`` (DeepMind's mnist-cluttered). 4 pieces on 60x60, 8 on 100x100 in the paper.
+
+Splits: ``train`` is the first 54,000 training images, ``val`` the last 6,000, ``test`` the standard
+10,000. Validation and test canvases are generated once from a fixed seed, so every run sees the
+same images; training canvases are drawn afresh each episode (``augment=True``) from the
+environment's own random generator, so a seed replays them.
+
+A *layout* is one episode's recipe, a row of int64: ``[index, digit_row, digit_col]`` followed by
+``[source, crop_row, crop_col, row, col]`` per clutter piece; :class:`ImageSource` draws layouts and
+renders batches of them without a Python loop over the batch.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DataError",
+    "ImageSource",
+    "TASKS",
+    "default_data_dir",
+    "load_mnist",
+    "make_source",
+    "resolve_data_dir",
+]
+
+MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+# name -> (md5 of the published .gz, md5 of the decompressed bytes, decompressed size)
+MNIST_FILES = {
+    "train-images-idx3-ubyte": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "6bbc9ace898e44ae57da46a324031adb", 47_040_016),
+    "train-labels-idx1-ubyte": ("d53e105ee54ea40749a09fcbcd1e9432", "a25bea736e30d166cdddb491f175f624", 60_008),
+    "t10k-images-idx3-ubyte": ("9fb629c4189551a2d022fa330f9573f3", "2646ac647ad5339dbf082846283269ea", 7_840_016),
+    "t10k-labels-idx1-ubyte": ("ec29112dd5afa0611ce80d1b7f02629c", "27ae3e4e09519cfbb04c329615203637", 10_008),
+}
+N_VAL = 6_000
+SPLITS = ("train", "val", "test")
+
+
+class DataError(RuntimeError):
+    """A data file is missing, corrupt, or cannot be fetched; the message says what to do."""
+
+
+def cache_root() -> Path:
+    """``$XDG_CACHE_HOME/glimpse-attention`` (default ``~/.cache/glimpse-attention``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "glimpse-attention"
+
+
+def default_data_dir() -> Path:
+    """The data directory used when none is given: ``$GLIMPSE_DATA_DIR``, else the user cache."""
+    env = os.environ.get("GLIMPSE_DATA_DIR")
+    return Path(env).expanduser() if env else cache_root() / "data"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """``data_dir`` if given, else :func:`default_data_dir`."""
+    return Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+
+
+# --------------------------------------------------------------------------------------------
+# Files: verification, download, IDX parsing
+# --------------------------------------------------------------------------------------------
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _stamp_file() -> Path:
+    return cache_root() / "verified.json"
+
+
+def _stamp_key(path: Path) -> str:
+    st = path.stat()
+    return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def _already_verified(path: Path) -> bool:
+    try:
+        return _stamp_key(path) in json.loads(_stamp_file().read_text())
+    except (OSError, ValueError):
+        return False
+
+
+def _remember_verified(path: Path) -> None:
+    stamp = _stamp_file()
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            known = json.loads(stamp.read_text())
+        except (OSError, ValueError):
+            known = {}
+        known[_stamp_key(path)] = True
+        _atomic_write_bytes(stamp, json.dumps(known, indent=0).encode())
+    except OSError as err:  # a read-only home only costs a re-check next time
+        logger.debug("could not remember the checksum of %s: %s", path, err)
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_checked(path: Path, name: str) -> bytes:
+    """Decompressed bytes of an MNIST file, md5-checked unless this exact file passed before."""
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise DataError(f"{path} is not a valid gzip file ({err}); delete it and load again to re-download") from err
+    if not _already_verified(path):
+        _, md5, size = MNIST_FILES[name]
+        if len(raw) != size or _md5(raw) != md5:
+            raise DataError(
+                f"{path} is corrupt: {len(raw):,} bytes with md5 {_md5(raw)}, expected {size:,} bytes "
+                f"with md5 {md5} (decompressed). Delete it and load again to re-download, or replace it "
+                "with a good copy."
+            )
+        _remember_verified(path)
+    return raw
+
+
+def _download(name: str, target: Path) -> None:
+    """Fetch ``<name>.gz`` from the first mirror that answers, check its md5, write it atomically."""
+    from tqdm.auto import tqdm
+
+    gz_md5 = MNIST_FILES[name][0]
+    errors = []
+    for mirror in MNIST_MIRRORS:
+        url = mirror + name + ".gz"
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                total = int(response.headers.get("Content-Length") or 0) or None
+                chunks = []
+                with tqdm(total=total, unit="B", unit_scale=True, desc=f"{name}.gz", leave=False) as bar:
+                    while chunk := response.read(1 << 16):
+                        chunks.append(chunk)
+                        bar.update(len(chunk))
+            data = b"".join(chunks)
+        except (urllib.error.URLError, OSError, TimeoutError) as err:
+            errors.append(f"{url}: {err}")
+            continue
+        if _md5(data) != gz_md5:
+            errors.append(f"{url}: md5 {_md5(data)}, expected {gz_md5}")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write_bytes(target, data)
+        return
+    raise DataError(
+        f"could not download {name}.gz ({'; '.join(errors)}).\n"
+        f"Put the four MNIST files ({', '.join(n + '.gz' for n in MNIST_FILES)}) in {target.parent}/ "
+        "(gzipped or not), or point $GLIMPSE_DATA_DIR or data_dir= at a directory whose mnist/ "
+        "subdirectory has them."
+    )
+
+
+def _find_or_fetch(name: str, mnist_dir: Path, download: bool) -> Path:
+    for candidate in (mnist_dir / (name + ".gz"), mnist_dir / name):
+        if candidate.is_file():
+            return candidate
+    if not download:
+        raise DataError(
+            f"MNIST file {name}[.gz] not found in {mnist_dir}/. Put the four MNIST files "
+            f"({', '.join(n + '.gz' for n in MNIST_FILES)}) there, or load with download=True, or "
+            "point $GLIMPSE_DATA_DIR or data_dir= at a directory whose mnist/ subdirectory has them."
+        )
+    target = mnist_dir / (name + ".gz")
+    logger.info("downloading %s to %s", name, target)
+    _download(name, target)
+    return target
+
+
+def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(f"{path} is not an unsigned-byte IDX file (magic {raw[:4].hex()})")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_mnist_files(mnist_dir: Path, prefix: str, download: bool) -> tuple[np.ndarray, np.ndarray]:
+    arrays = []
+    for kind in ("images-idx3", "labels-idx1"):
+        name = f"{prefix}-{kind}-ubyte"
+        path = _find_or_fetch(name, mnist_dir, download)
+        arrays.append(_parse_idx(_read_checked(path, name), path))
+    images, labels = arrays
+    images.setflags(write=False)
+    labels = labels.astype(np.int64)
+    labels.setflags(write=False)
+    return images, labels
+
+
+def load_mnist(split: str = "train", data_dir=None, download: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST images ``(N, 28, 28)`` uint8 and labels ``(N,)`` int64 of one split (read-only arrays).
+
+    Args:
+        split: ``"train"`` (first 54,000), ``"val"`` (last 6,000 of the training file), ``"test"``
+            (10,000) or ``"train+val"`` (all 60,000).
+        data_dir: directory holding ``mnist/``; see the module docstring for the default.
+        download: fetch missing files from the public mirrors (md5-checked).
+
+    Raises:
+        DataError: files missing (and not downloadable) or corrupt; the message says where to put them.
+    """
+    if split not in (*SPLITS, "train+val"):
+        raise ValueError(f"split must be one of {(*SPLITS, 'train+val')}, got {split!r}")
+    mnist_dir = resolve_data_dir(data_dir) / "mnist"
+    images, labels = _load_mnist_files(mnist_dir, "t10k" if split == "test" else "train", download)
+    if split == "train":
+        return images[:-N_VAL], labels[:-N_VAL]
+    if split == "val":
+        return images[-N_VAL:], labels[-N_VAL:]
+    return images, labels
+
+
+# --------------------------------------------------------------------------------------------
+# Tasks
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Canvas and clutter of one of the paper's tasks."""
+
+    canvas_size: int | None  # None: the image as it is
+    n_clutter: int = 0
+    clutter_size: int = 8
+
+
+TASKS = {
+    "mnist": TaskSpec(None),
+    "translated": TaskSpec(60),
+    "cluttered": TaskSpec(60, n_clutter=4),
+}
+
+
+class ImageSource:
+    """Base images plus the recipe that turns one into an episode's canvas.
+
+    Args:
+        images: ``(N, C, H, W)`` base images, uint8 (0..255) or float32 in ``[0, 1]``.
+        labels: ``(N,)`` int64 class of each image.
+        canvas_size: side of the square canvas the image is pasted on; ``None`` keeps images as they are.
+        n_clutter: clutter pieces per canvas (needs ``canvas_size``).
+        clutter_size: side of each clutter piece.
+        augment: draw a fresh placement and clutter every episode; when False, ``fixed_seed`` fixes
+            one layout per image (generated once) and an episode only draws the image index.
+        fixed_seed: seed of the fixed layouts.
+    """
+
+    def __init__(self, images, labels, canvas_size=None, n_clutter=0, clutter_size=8, augment=False, fixed_seed=0):
+        self.base_images = images
+        self.labels = labels
+        N, C, H, W = images.shape
+        if canvas_size is not None and canvas_size < max(H, W):
+            raise ValueError(f"canvas_size={canvas_size} is smaller than the images ({H}x{W})")
+        if n_clutter and canvas_size is None:
+            raise ValueError("n_clutter > 0 needs a canvas_size to scatter the clutter on")
+        if n_clutter and (clutter_size > min(H, W) or clutter_size > canvas_size):
+            raise ValueError(f"clutter_size={clutter_size} does not fit in {H}x{W} images on a {canvas_size} canvas")
+        if n_clutter and N < 2:
+            raise ValueError("clutter is cut from *other* images, so it needs at least 2 images")
+        self.canvas_size = canvas_size
+        self.n_clutter = n_clutter
+        self.clutter_size = clutter_size
+        self.augment = augment and canvas_size is not None
+        self.fixed_canvases = None
+        if canvas_size is not None and not self.augment:
+            layouts = self.draw_layouts(np.random.default_rng(fixed_seed), np.arange(N))
+            # in chunks: the int32 scratch canvas of 10,000 100x100 images would take 400 MB at once
+            canvases = np.concatenate([self.render(chunk) for chunk in np.array_split(layouts, -(-N // 2048))])
+            canvases.setflags(write=False)
+            self.fixed_canvases = canvases
+
+    @property
+    def n_images(self) -> int:
+        return len(self.labels)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of the canvases the sensor sees."""
+        _, C, H, W = self.base_images.shape
+        return (C, self.canvas_size, self.canvas_size) if self.canvas_size else (C, H, W)
+
+    def draw_layouts(self, rng: np.random.Generator, indices: np.ndarray | None = None, n: int = 1) -> np.ndarray:
+        """Draw ``(n, L)`` layouts (``n = len(indices)`` when given) from ``rng``.
+
+        Draws the image index unless ``indices`` fixes it; draws placement and clutter only when
+        the canvas is generated per episode (or for building the fixed canvases).
+        """
+        if indices is None:
+            indices = rng.integers(self.n_images, size=n)
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if self.canvas_size is None or (self.fixed_canvases is not None):
+            return indices[:, None]
+        n = len(indices)
+        _, _, H, W = self.base_images.shape
+        S, c = self.canvas_size, self.clutter_size
+        digit = np.stack([rng.integers(S - H + 1, size=n), rng.integers(S - W + 1, size=n)], 1)
+        parts = [indices[:, None], digit]
+        if self.n_clutter:
+            # "other" digits: draw from N - 1 and skip the episode's own index
+            source = rng.integers(self.n_images - 1, size=(n, self.n_clutter))
+            source += source >= indices[:, None]
+            crop = np.stack([rng.integers(H - c + 1, size=(n, self.n_clutter)), rng.integers(W - c + 1, size=(n, self.n_clutter))], -1)
+            where = rng.integers(S - c + 1, size=(n, self.n_clutter, 2))
+            parts.append(np.concatenate([source[..., None], crop, where], -1).reshape(n, -1))
+        return np.concatenate(parts, 1).astype(np.int64)
+
+    def render(self, layouts: np.ndarray) -> np.ndarray:
+        """Canvases ``(B, C, S, S)`` (or base images ``(B, C, H, W)``) for ``(B, L)`` layouts."""
+        indices = layouts[:, 0]
+        if self.canvas_size is None:
+            return self.base_images[indices]
+        if self.fixed_canvases is not None:
+            return self.fixed_canvases[indices]
+        images = self.base_images
+        B = len(layouts)
+        _, C, H, W = images.shape
+        S, c = self.canvas_size, self.clutter_size
+        is_int = images.dtype == np.uint8
+        canvas = np.zeros((B, C, S, S), np.int32 if is_int else np.float32)
+        b = np.arange(B)[:, None, None, None]
+        ch = np.arange(C)[None, :, None, None]
+        rc = np.arange(c)
+        for k in range(self.n_clutter):
+            src, cr, cc, pr, pc = layouts[:, 3 + 5 * k : 8 + 5 * k].T
+            piece = images[src[:, None, None, None], ch, (cr[:, None] + rc)[:, None, :, None], (cc[:, None] + rc)[:, None, None, :]]
+            canvas[b, ch, (pr[:, None] + rc)[:, None, :, None], (pc[:, None] + rc)[:, None, None, :]] += piece
+        rows = (layouts[:, 1:2] + np.arange(H))[:, None, :, None]
+        cols = (layouts[:, 2:3] + np.arange(W))[:, None, None, :]
+        canvas[b, ch, rows, cols] += images[indices]
+        if is_int:
+            return np.minimum(canvas, 255).astype(np.uint8)
+        return np.minimum(canvas, 1.0)
+
+
+def check_user_images(images, labels) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a user's image set; return ``(N, C, H, W)`` images and ``(N,)`` int64 labels."""
+    if images is None or labels is None:
+        raise ValueError("give both images= and labels= (or neither, to use a task's MNIST data)")
+    images = np.asarray(images)
+    labels = np.asarray(labels)
+    if images.ndim not in (3, 4):
+        raise ValueError(
+            f"images must have shape (N, H, W) or (N, C, H, W), got {images.shape} (rank {images.ndim}); "
+            "channels come first, so convert (N, H, W, C) arrays with images.transpose(0, 3, 1, 2)"
+        )
+    if images.ndim == 3:
+        images = images[:, None]
+    if images.shape[0] == 0:
+        raise ValueError("images is empty: give at least one image")
+    if images.dtype == np.uint8:
+        pass
+    elif np.issubdtype(images.dtype, np.floating):
+        if not np.isfinite(images).all():
+            raise ValueError("images contains NaN or infinite values")
+        lo, hi = float(images.min()), float(images.max())
+        if lo < 0.0 or hi > 1.0:
+            raise ValueError(
+                f"float images must lie in [0, 1], got values in [{lo:g}, {hi:g}]; "
+                "divide by 255 (or give uint8 images, read as value / 255)"
+            )
+        images = images.astype(np.float32)
+    else:
+        raise ValueError(f"images must be uint8 (0..255) or float in [0, 1], got dtype {images.dtype}")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise ValueError(f"labels must have shape (N,) = ({len(images)},) to match images, got {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be integers (class indices), got dtype {labels.dtype}")
+    if labels.min() < 0:
+        raise ValueError(f"labels must be class indices >= 0, got {int(labels.min())}")
+    return np.ascontiguousarray(images), labels.astype(np.int64)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_source(split: str, data_dir: str, task: str, canvas_size, n_clutter, augment, max_images, download):
+    images, labels = load_mnist(split, data_dir, download=download)
+    if max_images is not None:
+        images, labels = images[:max_images], labels[:max_images]
+    # One fixed seed per task and split: every run evaluates the same validation and test canvases.
+    seed = [20140624, SPLITS.index(split) if split in SPLITS else 3, canvas_size or 0, n_clutter]
+    return ImageSource(images[:, None], labels, canvas_size, n_clutter, augment=augment, fixed_seed=seed)
+
+
+def make_source(
+    task: str = "mnist",
+    split: str = "train",
+    *,
+    images=None,
+    labels=None,
+    canvas_size: int | None = None,
+    n_clutter: int | None = None,
+    augment: bool | None = None,
+    max_images: int | None = None,
+    data_dir=None,
+    download: bool = True,
+) -> ImageSource:
+    """The :class:`ImageSource` of a task's split, or of the user's ``images``/``labels``.
+
+    ``canvas_size`` and ``n_clutter`` override the task's defaults; ``augment`` defaults to True on
+    the ``train`` split of translated and cluttered tasks, False elsewhere. ``max_images`` keeps the
+    first images of the split. Sources of MNIST splits are cached per process (their fixed canvases
+    are generated once).
+    """
+    if images is not None or labels is not None:
+        images, labels = check_user_images(images, labels)
+        if max_images is not None:
+            images, labels = images[:max_images], labels[:max_images]
+        # A user's images are used as they are unless a canvas (and clutter) is asked for.
+        clutter_size = min(TASKS["cluttered"].clutter_size, *images.shape[2:])
+        return ImageSource(images, labels, canvas_size, n_clutter or 0, clutter_size, bool(augment))
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {sorted(TASKS)} (or give images= and labels=), got {task!r}")
+    if split not in (*SPLITS, "train+val"):
+        raise ValueError(f"split must be one of {(*SPLITS, 'train+val')}, got {split!r}")
+    spec = TASKS[task]
+    canvas = spec.canvas_size if canvas_size is None else canvas_size
+    clutter = spec.n_clutter if n_clutter is None else n_clutter
+    if augment is None:
+        augment = split in ("train", "train+val") and canvas is not None
+    if max_images is not None and (isinstance(max_images, bool) or max_images < 1):
+        raise ValueError(f"max_images must be a positive integer or None, got {max_images!r}")
+    return _cached_source(split, str(resolve_data_dir(data_dir)), task, canvas, clutter, bool(augment), max_images, download)
