@@ -1,0 +1,68 @@
+"""Checkpoints that are data, written atomically, and refuse to load into the wrong model.
+
+A checkpoint is a dict of tensors, numbers, strings, lists and dicts, saved with ``torch.save``
+and loaded with ``torch.load(weights_only=True)``: loading one never runs code. It carries a
+``kind`` (which model wrote it) and a ``format`` version; :func:`load_checkpoint` checks both.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["CheckpointError", "atomic_save", "load_checkpoint"]
+
+FORMAT = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, unreadable, or belongs to another model."""
+
+
+def atomic_save(payload: dict[str, Any], path: str | os.PathLike, kind: str) -> Path:
+    """Write ``payload`` (plus ``kind`` and ``format``) to ``path`` via a temporary file and a rename.
+
+    A reader, or a run killed mid-write, sees either the old file or the new one, never half of one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({**payload, "kind": kind, "format": FORMAT}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, kind: str, map_location="cpu") -> dict[str, Any]:
+    """Load a checkpoint written by :func:`atomic_save` with the same ``kind``.
+
+    Raises:
+        CheckpointError: the file is missing or unreadable, or was written for another model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises several types for truncated or foreign files
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(err).__name__}: {err})") from err
+    if not isinstance(payload, dict) or "kind" not in payload:
+        raise CheckpointError(f"{path} is not a glimpse-attention checkpoint (no 'kind' field)")
+    if payload["kind"] != kind:
+        raise CheckpointError(
+            f"{path} holds a {payload['kind']!r} checkpoint, but a {kind!r} one is needed here; "
+            "pass a checkpoint written by the matching training script"
+        )
+    if payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} has checkpoint format {payload.get('format')!r}, this version reads {FORMAT}")
+    return payload

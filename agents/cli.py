@@ -1,0 +1,109 @@
+"""Command lines built from config dataclasses: one ``--flag`` per field, its doc line as the help.
+
+A field's help is the comment on the line after it (``#: ...`` or a bare string literal, as in
+CleanRL's ``Args``), read from the source, so the dataclass stays the single place a setting is
+described::
+
+    @dataclass
+    class Args:
+        lr: float = 1e-3
+        '''learning rate of Adam'''
+
+    args = parse_config(Args)            # python script.py --lr 3e-4
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import inspect
+import textwrap
+import typing
+from typing import Any, Sequence, TypeVar
+
+__all__ = ["field_docs", "parse_config"]
+
+T = TypeVar("T")
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """``{field: doc}`` from the string literal that follows each field in the class body."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs = {}
+    for node, following in zip(body, body[1:]):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _converter(annotation: Any):
+    """``(type, choices)`` for argparse from a field annotation (str, int, float, bool, Optional, Literal)."""
+    origin = typing.get_origin(annotation)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if origin is typing.Literal:
+        return type(args[0]), list(args)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)) and len(args) == 1:
+        inner, choices = _converter(args[0])
+
+        def optional(text: str):
+            return None if text.lower() == "none" else inner(text)
+
+        return optional, choices
+    if annotation is bool:
+        return _parse_bool, None
+    if annotation in (int, float, str):
+        return annotation, None
+    raise TypeError(f"unsupported config field type {annotation!r}")
+
+
+def parse_config(cls: type[T], argv: Sequence[str] | None = None, description: str | None = None) -> T:
+    """Parse ``argv`` (default ``sys.argv[1:]``) into an instance of the dataclass ``cls``.
+
+    Field ``max_minutes`` becomes ``--max-minutes``; bools take ``--flag true|false`` (``--flag``
+    alone means true); ``Optional`` fields take ``none``; ``Literal`` fields list their choices.
+    The dataclass's own ``__post_init__`` validates the values.
+    """
+    hints = typing.get_type_hints(cls)
+    docs = field_docs(cls)
+    parser = argparse.ArgumentParser(
+        description=description or (inspect.getdoc(cls) or "").split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    for field in dataclasses.fields(cls):
+        if not field.init:
+            continue
+        convert, choices = _converter(hints[field.name])
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
+        flag = "--" + field.name.replace("_", "-")
+        kwargs: dict[str, Any] = dict(type=convert, default=default, help=docs.get(field.name, " "), dest=field.name)
+        if choices:
+            kwargs["choices"] = choices
+        if hints[field.name] is bool:
+            kwargs.update(nargs="?", const=True, metavar="{true,false}")
+        parser.add_argument(flag, **kwargs)
+    namespace = parser.parse_args(argv)
+    try:
+        return cls(**vars(namespace))
+    except (ValueError, TypeError) as err:
+        parser.error(str(err))
+        raise  # unreachable: parser.error exits

@@ -1,0 +1,84 @@
+"""The recurrent core: a cell stepped one input at a time, knowing nothing of images or words.
+
+In the recurrent attention model (Mnih et al., 2014) the core network folds each glimpse feature
+``g_t`` into the hidden state, ``h_t = f_h(h_{t-1}, g_t)``; in an attention decoder (Bahdanau et al.,
+2015) the same piece folds ``[E y_{i-1}; c_i]`` into ``s_i``. Both only need
+``step(input_t, state) -> (output_t, state)``, which is all this module offers.
+
+States are tuples of tensors so that every cell looks alike to its caller: ``(h,)`` for ``rnn`` and
+``gru``, ``(h, c)`` for ``lstm``; the output is always ``h``.
+
+Dimension letters: ``B`` batch, ``I`` input width, ``D`` hidden width.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["CELLS", "CoreNetwork", "State"]
+
+State = tuple[torch.Tensor, ...]
+CELLS = ("rnn", "lstm", "gru")
+
+
+class CoreNetwork(nn.Module):
+    """``h_t = f_h(h_{t-1}, x_t)`` with a plain ReLU RNN (the paper's), an LSTM or a GRU cell.
+
+    The paper's core is ``h_t = ReLU(Linear(h_{t-1}) + Linear(g_t))``, which is
+    ``nn.RNNCell(nonlinearity="relu")``.
+
+    Args:
+        input_size: ``I``.
+        hidden_size: ``D``.
+        cell: one of :data:`CELLS`.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, cell: str = "rnn"):
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.cell_type = cell
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        if cell == "rnn":
+            self.cell = nn.RNNCell(input_size, hidden_size, nonlinearity="relu")
+        elif cell == "lstm":
+            self.cell = nn.LSTMCell(input_size, hidden_size)
+        else:
+            self.cell = nn.GRUCell(input_size, hidden_size)
+
+    def initial_state(self, batch_size: int, device=None, dtype=None) -> State:
+        """Zeros: ``(h,)`` or ``(h, c)``, each ``(B, D)``."""
+        weight = self.cell.weight_hh
+        zeros = torch.zeros(batch_size, self.hidden_size, device=device or weight.device, dtype=dtype or weight.dtype)
+        return (zeros, zeros.clone()) if self.cell_type == "lstm" else (zeros,)
+
+    def step(self, input_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One step.
+
+        Args:
+            input_t: ``(B, I)``.
+            state: from :meth:`initial_state` or the previous step.
+
+        Returns:
+            ``(h_t, state)``: ``h_t`` is ``(B, D)``; ``state`` as given, advanced.
+        """
+        if self.cell_type == "lstm":
+            h, c = self.cell(input_t, state)
+            return h, (h, c)
+        h = self.cell(input_t, state[0])
+        return h, (h,)
+
+    def forward(self, inputs: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """Run over a sequence: ``inputs`` ``(B, T, I)`` -> outputs ``(B, T, D)`` and the last state."""
+        if state is None:
+            state = self.initial_state(inputs.shape[0], inputs.device, inputs.dtype)
+        outputs = []
+        for t in range(inputs.shape[1]):
+            h, state = self.step(inputs[:, t], state)
+            outputs.append(h)
+        return torch.stack(outputs, 1), state

@@ -1,0 +1,223 @@
+"""The recurrent attention model (RAM) of Mnih, Heess, Graves and Kavukcuoglu (NIPS 2014).
+
+One class per part of the paper's Figure 1:
+
+- :class:`GlimpseNetwork` ``f_g``: ``h_g = ReLU(what(rho(x, l)))``, ``h_l = ReLU(where(l))``,
+  ``g_t = ReLU(what_to_g(h_g) + where_to_g(h_l))``. It sees the glimpse the environment returned,
+  never the image.
+- :class:`~agents.core.CoreNetwork` ``f_h``: ``h_t = f_h(h_{t-1}, g_t)``.
+- :class:`LocationNetwork` ``f_l``: a Gaussian policy over the next location, mean
+  ``tanh(Linear(h_t))``, fixed standard deviation, the sample clipped to ``[-1, 1]``.
+- :class:`ActionNetwork` ``f_a``: ``softmax(Linear(h_t))`` over the classes.
+- :class:`BaselineNetwork` ``b_t = Linear(h_t)``: the learned reward baseline.
+
+What is detached, and why
+-------------------------
+- The sampled location ``l_t`` is detached: it is an action fed back to the environment, and the
+  policy learns about it only through REINFORCE's ``log pi(l_t | h_t)``, not through the glimpse
+  network's view of it (no path-wise gradient through the sensor exists anyway).
+- The location network sees ``h_t.detach()`` by default (``detach_location=True``): the REINFORCE
+  term, high in variance, then trains only the location network, while the glimpse and core
+  networks learn from the low-variance classification loss. ``detach_location=False`` lets the
+  policy gradient reach the core too, as in the paper's pure-RL setting.
+- The baseline network always sees ``h_t.detach()``: it is a regression onto the reward and must
+  not shape the features it is judging; and the advantage ``R - b_t`` uses ``b_t.detach()`` so the
+  policy gradient does not train the baseline.
+
+The location's log-probability
+------------------------------
+The environment receives the *clipped* sample ``clip(mu + sigma * eps, -1, 1)``. Its likelihood
+under the policy is the Gaussian density inside ``(-1, 1)`` and, for a coordinate clipped onto a
+border, the probability mass beyond it: ``log Phi((-1 - mu) / sigma)`` or
+``log(1 - Phi((1 - mu) / sigma))``. :func:`clipped_gaussian_log_prob` computes exactly that, so the
+REINFORCE term is the score of the action that was actually taken (Fujita and Maeda, 2018, "Clipped
+action policy gradient"; the public re-implementations score the unclipped sample instead).
+
+Dimension letters: ``B`` batch, ``K`` scales, ``C`` channels, ``G`` glimpse side, ``D`` core width,
+``N`` classes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from agents.core import CoreNetwork, State
+
+__all__ = [
+    "ActionNetwork",
+    "BaselineNetwork",
+    "GlimpseNetwork",
+    "LocationNetwork",
+    "RAMConfig",
+    "RecurrentAttentionModel",
+    "clipped_gaussian_log_prob",
+]
+
+
+def clipped_gaussian_log_prob(action: torch.Tensor, mean: torch.Tensor, std: float) -> torch.Tensor:
+    """Log-likelihood of ``action = clip(mean + std * eps, -1, 1)``, summed over the last axis.
+
+    Args:
+        action: ``(B, 2)`` clipped sample in ``[-1, 1]``.
+        mean: ``(B, 2)`` policy mean.
+        std: the policy's standard deviation.
+
+    Returns:
+        ``(B,)``: density inside the interval, tail mass on the borders.
+    """
+    normal = torch.distributions.Normal(mean, std)
+    inside = normal.log_prob(action)
+    # log Phi(z) via log_ndtr: stable far in the tail, where 1 - cdf would round to 0
+    below = torch.special.log_ndtr((-1.0 - mean) / std)
+    above = torch.special.log_ndtr((mean - 1.0) / std)
+    log_prob = torch.where(action <= -1.0, below, torch.where(action >= 1.0, above, inside))
+    return log_prob.sum(-1)
+
+
+class GlimpseNetwork(nn.Module):
+    """``g_t = f_g(rho(x_t, l_{t-1}), l_{t-1})``, the "what" and "where" pathways joined.
+
+    Args:
+        glimpse_dim: ``K * C * G * G``, the flattened glimpse.
+        what_size, where_size: widths of ``h_g`` and ``h_l`` (128 and 128 in the paper).
+        output_size: width of ``g_t`` (256).
+    """
+
+    def __init__(self, glimpse_dim: int, what_size: int = 128, where_size: int = 128, output_size: int = 256):
+        super().__init__()
+        self.what = nn.Linear(glimpse_dim, what_size)
+        self.where = nn.Linear(2, where_size)
+        self.what_to_g = nn.Linear(what_size, output_size)
+        self.where_to_g = nn.Linear(where_size, output_size)
+        self.output_size = output_size
+
+    def forward(self, glimpse: torch.Tensor, location: torch.Tensor) -> torch.Tensor:
+        """``glimpse`` ``(B, K, [C,] G, G)`` and ``location`` ``(B, 2)`` -> ``g_t`` ``(B, output_size)``."""
+        h_g = F.relu(self.what(glimpse.flatten(1)))
+        h_l = F.relu(self.where(location))
+        return F.relu(self.what_to_g(h_g) + self.where_to_g(h_l))
+
+
+class LocationNetwork(nn.Module):
+    """Gaussian policy ``l_t ~ clip(N(tanh(Linear(h_t)), std^2), -1, 1)``."""
+
+    def __init__(self, hidden_size: int, std: float):
+        super().__init__()
+        self.mean = nn.Linear(hidden_size, 2)
+        self.std = std
+
+    def forward(self, h_t: torch.Tensor, deterministic: bool = False):
+        """``h_t`` ``(B, D)`` -> ``(l_t, log_pi, mu)``, each ``(B, 2)`` but ``log_pi`` ``(B,)``.
+
+        ``l_t`` is detached (an action); ``deterministic`` returns the mean, with ``log_pi`` of it.
+        """
+        mu = torch.tanh(self.mean(h_t))
+        if deterministic:
+            l_t = mu.detach()
+        else:
+            l_t = (mu.detach() + self.std * torch.randn_like(mu)).clamp(-1.0, 1.0)
+        return l_t, clipped_gaussian_log_prob(l_t, mu, self.std), mu
+
+
+class ActionNetwork(nn.Module):
+    """Class logits ``Linear(h_t)``; the softmax is left to the loss."""
+
+    def __init__(self, hidden_size: int, n_classes: int):
+        super().__init__()
+        self.classify = nn.Linear(hidden_size, n_classes)
+
+    def forward(self, h_t: torch.Tensor) -> torch.Tensor:
+        """``(B, D)`` -> ``(B, N)`` logits."""
+        return self.classify(h_t)
+
+
+class BaselineNetwork(nn.Module):
+    """``b_t = Linear(h_t)``, the expected reward from step ``t``."""
+
+    def __init__(self, hidden_size: int):
+        super().__init__()
+        self.value = nn.Linear(hidden_size, 1)
+
+    def forward(self, h_t: torch.Tensor) -> torch.Tensor:
+        """``(B, D)`` -> ``(B,)``."""
+        return self.value(h_t).squeeze(-1)
+
+
+@dataclass(frozen=True)
+class RAMConfig:
+    """Sizes of the model. ``glimpse_shape`` is the environment's glimpse, ``(K, G, G)`` or ``(K, C, G, G)``."""
+
+    glimpse_shape: tuple[int, ...]
+    n_classes: int = 10
+    what_size: int = 128
+    where_size: int = 128
+    glimpse_out: int = 256
+    hidden_size: int = 256
+    cell: str = "rnn"
+    std: float = 0.1
+    detach_location: bool = True
+
+    def __post_init__(self):
+        if not (isinstance(self.std, (int, float)) and self.std > 0 and math.isfinite(self.std)):
+            raise ValueError(f"std (the location policy's standard deviation) must be > 0, got {self.std!r}")
+        if self.n_classes < 2:
+            raise ValueError(f"n_classes must be >= 2, got {self.n_classes!r}")
+        for name in ("what_size", "where_size", "glimpse_out", "hidden_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+class RecurrentAttentionModel(nn.Module):
+    """The whole agent: glimpse, core, location, action and baseline networks.
+
+    The model is stepped by its caller (see :mod:`agents.reinforce`): :meth:`step` takes the
+    environment's observation and returns the next location, its log-probability, the class
+    logits and the baseline.
+    """
+
+    def __init__(self, config: RAMConfig):
+        super().__init__()
+        self.config = config
+        glimpse_dim = math.prod(config.glimpse_shape)
+        self.glimpse_net = GlimpseNetwork(glimpse_dim, config.what_size, config.where_size, config.glimpse_out)
+        self.core = CoreNetwork(config.glimpse_out, config.hidden_size, config.cell)
+        self.location_net = LocationNetwork(config.hidden_size, config.std)
+        self.action_net = ActionNetwork(config.hidden_size, config.n_classes)
+        self.baseline_net = BaselineNetwork(config.hidden_size)
+
+    def initial_state(self, batch_size: int, device=None) -> State:
+        return self.core.initial_state(batch_size, device)
+
+    def step(self, glimpse: torch.Tensor, location: torch.Tensor, state: State, deterministic: bool = False):
+        """Read one glimpse and decide.
+
+        Args:
+            glimpse: ``(B, K, [C,] G, G)`` from the environment.
+            location: ``(B, 2)`` where it was taken.
+            state: the core's state.
+            deterministic: take the policy's mean location instead of a sample.
+
+        Returns:
+            dict with ``h`` ``(B, D)``, ``location`` ``(B, 2)`` (next ``l_t``, detached),
+            ``log_pi`` ``(B,)``, ``mu`` ``(B, 2)``, ``logits`` ``(B, N)``, ``baseline`` ``(B,)``;
+            and the new state.
+        """
+        g_t = self.glimpse_net(glimpse, location)
+        h_t, state = self.core.step(g_t, state)
+        # see the module docstring for each detach
+        l_t, log_pi, mu = self.location_net(h_t.detach() if self.config.detach_location else h_t, deterministic)
+        out = {
+            "h": h_t,
+            "location": l_t,
+            "log_pi": log_pi,
+            "mu": mu,
+            "logits": self.action_net(h_t),
+            "baseline": self.baseline_net(h_t.detach()),
+        }
+        return out, state

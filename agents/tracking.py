@@ -1,0 +1,39 @@
+"""Weights & Biases runs that work without an account: offline unless asked otherwise."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["WANDB_MODES", "init_wandb", "rgb_to_wandb"]
+
+WANDB_MODES = ("disabled", "offline", "online")
+
+
+def init_wandb(project: str, config: dict[str, Any], mode: str | None = None, name: str | None = None,
+               dir: str | os.PathLike | None = None, **kwargs):  # fmt: skip
+    """Start a W&B run; ``mode`` ``None`` means ``$WANDB_MODE`` or, failing that, ``"offline"``.
+
+    Offline runs land under ``dir/wandb/`` and can be uploaded later with ``wandb sync``.
+    """
+    import wandb
+
+    mode = mode or os.environ.get("WANDB_MODE") or "offline"
+    if mode not in WANDB_MODES:
+        raise ValueError(f"wandb mode must be one of {WANDB_MODES}, got {mode!r}")
+    if dir is not None:
+        os.makedirs(dir, exist_ok=True)
+    run = wandb.init(project=project, config=config, mode=mode, name=name, dir=dir, reinit="finish_previous", **kwargs)
+    if mode == "offline":
+        logger.info("W&B offline run in %s (upload with `wandb sync`)", run.dir)
+    return run
+
+
+def rgb_to_wandb(image, caption: str | None = None):
+    """A ``wandb.Image`` from an ``(H, W, 3)`` uint8 array (W&B does not rescale floats)."""
+    import wandb
+
+    return wandb.Image(image, caption=caption)
