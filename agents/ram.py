@@ -70,8 +70,9 @@ def clipped_gaussian_log_prob(action: torch.Tensor, mean: torch.Tensor, std: flo
     Returns:
         ``(B,)``: density inside the interval, tail mass on the borders.
     """
-    normal = torch.distributions.Normal(mean, std)
-    inside = normal.log_prob(action)
+    z = (action - mean) / std
+    # written out rather than torch.distributions.Normal, whose argument checks cost more than the math
+    inside = -0.5 * z * z - math.log(std) - 0.5 * math.log(2 * math.pi)
     # log Phi(z) via log_ndtr: stable far in the tail, where 1 - cdf would round to 0
     below = torch.special.log_ndtr((-1.0 - mean) / std)
     above = torch.special.log_ndtr((mean - 1.0) / std)
@@ -177,8 +178,8 @@ class RecurrentAttentionModel(nn.Module):
     """The whole agent: glimpse, core, location, action and baseline networks.
 
     The model is stepped by its caller (see :mod:`agents.reinforce`): :meth:`step` takes the
-    environment's observation and returns the next location, its log-probability, the class
-    logits and the baseline.
+    environment's observation and returns the next location, its log-probability and the
+    baseline; :meth:`classify` gives the class logits.
     """
 
     def __init__(self, config: RAMConfig):
@@ -205,19 +206,16 @@ class RecurrentAttentionModel(nn.Module):
 
         Returns:
             dict with ``h`` ``(B, D)``, ``location`` ``(B, 2)`` (next ``l_t``, detached),
-            ``log_pi`` ``(B,)``, ``mu`` ``(B, 2)``, ``logits`` ``(B, N)``, ``baseline`` ``(B,)``;
-            and the new state.
+            ``log_pi`` ``(B,)``, ``mu`` ``(B, 2)``, ``baseline`` ``(B,)``; and the new state.
+            Class logits come from :meth:`classify`, called only when a guess is judged.
         """
         g_t = self.glimpse_net(glimpse, location)
         h_t, state = self.core.step(g_t, state)
         # see the module docstring for each detach
         l_t, log_pi, mu = self.location_net(h_t.detach() if self.config.detach_location else h_t, deterministic)
-        out = {
-            "h": h_t,
-            "location": l_t,
-            "log_pi": log_pi,
-            "mu": mu,
-            "logits": self.action_net(h_t),
-            "baseline": self.baseline_net(h_t.detach()),
-        }
+        out = {"h": h_t, "location": l_t, "log_pi": log_pi, "mu": mu, "baseline": self.baseline_net(h_t.detach())}
         return out, state
+
+    def classify(self, h_t: torch.Tensor) -> torch.Tensor:
+        """Class logits ``(B, N)`` from the core's output ``h_t`` ``(B, D)``."""
+        return self.action_net(h_t)

@@ -43,7 +43,7 @@ class GlimpseEpisodes:
         self.start_mode = start
         self.device = torch.device(device)
         C, H, W = source.image_shape
-        table_dtype = torch.int32 if source.base_images.dtype == np.uint8 else torch.float64
+        table_dtype = torch.int64 if source.base_images.dtype == np.uint8 else torch.float64
         B = batch_size
         self.table = torch.zeros((B, C, H + 1, W + 1), dtype=table_dtype, device=self.device)
         self.path = torch.zeros((B, n_glimpses, 2), dtype=torch.float32, device=self.device)  # (B, T, 2)

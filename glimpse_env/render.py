@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["draw_episode", "to_rgb"]
+__all__ = ["draw_episode", "image_grid", "to_rgb"]
 
 SCALE_COLOURS = np.array([[0, 255, 0], [255, 200, 0], [255, 80, 0], [255, 0, 255]], np.uint8)
 PATH_COLOUR = np.array([60, 140, 255], np.uint8)
@@ -81,3 +81,17 @@ def draw_episode(image: np.ndarray, path: np.ndarray, glimpse_size: int, n_scale
             _square(canvas, int(row) - (side // 2) * zoom, int(col) - (side // 2) * zoom, side * zoom,
                     SCALE_COLOURS[i % len(SCALE_COLOURS)])  # fmt: skip
     return canvas
+
+
+def image_grid(frames: list[np.ndarray], n_cols: int = 8, pad: int = 4, background: int = 255) -> np.ndarray:
+    """Tile ``(H, W, 3)`` uint8 frames of equal size into one ``(rows * (H + pad), ...)`` picture."""
+    if not frames:
+        raise ValueError("image_grid needs at least one frame")
+    H, W, _ = frames[0].shape
+    n_cols = min(n_cols, len(frames))
+    n_rows = -(-len(frames) // n_cols)
+    grid = np.full((n_rows * (H + pad) + pad, n_cols * (W + pad) + pad, 3), background, np.uint8)
+    for i, frame in enumerate(frames):
+        r, c = divmod(i, n_cols)
+        grid[pad + r * (H + pad) : pad + r * (H + pad) + H, pad + c * (W + pad) : pad + c * (W + pad) + W] = frame
+    return grid

@@ -21,7 +21,7 @@ Every block average is read from a summed-area table (integral image) ``S`` of s
 ``S[r1, c1] - S[r0, c1] - S[r1, c0] + S[r0, c0]``, and clamping ``r, c`` to ``[0, H] x [0, W]``
 turns it into the sum over the part inside the image, which is exactly "zero outside". A patch
 therefore costs one gather of ``(G + 1)^2`` table entries per scale, whatever its width, with no
-padding and no Python loop over the batch. ``uint8`` images get an ``int32`` table, so the result is
+padding and no Python loop over the batch. ``uint8`` images get an ``int64`` table, so the result is
 exact; float images get a ``float64`` table.
 
 The functions take and return ``torch`` tensors on any device; :func:`extract_glimpses` also takes
@@ -66,10 +66,11 @@ def summed_area_table(images: torch.Tensor) -> torch.Tensor:
         images: ``(B, C, H, W)``, ``uint8`` (values 0..255) or floating point.
 
     Returns:
-        ``(B, C, H + 1, W + 1)``; ``int32`` for ``uint8`` input (exact), else ``float64``.
+        ``(B, C, H + 1, W + 1)``; ``int64`` for ``uint8`` input (exact), else ``float64``.
         ``table[..., r, c]`` is the sum of ``images[..., :r, :c]``.
     """
-    dtype = torch.int32 if images.dtype == torch.uint8 else torch.float64
+    # int64, not int32: exact as well, and torch's CPU cumsum is about twice as fast on it
+    dtype = torch.int64 if images.dtype == torch.uint8 else torch.float64
     table = torch.nn.functional.pad(images.to(dtype), (1, 0, 1, 0))
     return table.cumsum(-1, dtype=dtype).cumsum(-2, dtype=dtype)
 
@@ -117,7 +118,7 @@ def glimpses_from_table(
     flat = (rows[:, :, :, None] * W1 + cols[:, :, None, :]).reshape(B, 1, K * (G + 1) ** 2)
     corners = table.reshape(B, C, H1 * W1).gather(2, flat.expand(B, C, -1)).reshape(B, C, K, G + 1, G + 1)
     sums = corners[..., 1:, 1:] - corners[..., :-1, 1:] - corners[..., 1:, :-1] + corners[..., :-1, :-1]
-    if table.dtype == torch.int32:
+    if table.dtype == torch.int64:
         area = area * 255.0
     return (sums / area).to(torch.float32).transpose(1, 2)  # (B, K, C, G, G)
 

@@ -139,15 +139,35 @@ class GlimpseVectorEnv(VectorEnv):
             reward = reward.numpy().astype(np.float64)
         return self._observation(), reward, self._out(final.copy()), self._out(np.zeros(self.num_envs, bool)), info
 
+    def rng_states(self) -> list[dict]:
+        """The sub-environments' generator states (plain dicts, for checkpoints)."""
+        if self._rngs is None:
+            raise RuntimeError("call reset() first: the generators are created there")
+        return [rng.bit_generator.state for rng in self._rngs]
+
+    def set_rng_states(self, states: list[dict]) -> None:
+        """Restore :meth:`rng_states`, so the next episodes are the ones that would have followed."""
+        if len(states) != self.num_envs:
+            raise ValueError(f"expected {self.num_envs} generator states, got {len(states)}")
+        if self._rngs is None:
+            self._rngs = [seeding.np_random(0)[0] for _ in range(self.num_envs)]
+        for rng, state in zip(self._rngs, states):
+            rng.bit_generator.state = state
+
+    def episode_frames(self, rows=None) -> list[np.ndarray]:
+        """RGB pictures ``(H', W', 3)`` uint8 of the current episodes in ``rows`` (default all):
+        the image, the path so far and the latest glimpse's squares."""
+        episodes = self._episodes
+        rows = np.arange(self.num_envs) if rows is None else np.asarray(rows)
+        canvases = episodes.source.render(episodes.layouts[rows])
+        path = episodes.path[torch.from_numpy(rows).to(episodes.device)].cpu().numpy()
+        return [
+            draw_episode(canvases[j], path[j, : max(episodes.taken[i], 1)], self.config.glimpse_size,
+                         self.config.n_scales, self.config.scale_factor)  # fmt: skip
+            for j, i in enumerate(rows)
+        ]
+
     def render(self):
         if self.render_mode != "rgb_array":
             return None
-        episodes = self._episodes
-        canvases = episodes.canvases()
-        path = episodes.path.cpu().numpy()
-        return tuple(
-            draw_episode(canvases[i], path[i, : max(episodes.taken[i], 1)], self.config.glimpse_size,
-                         self.config.n_scales, self.config.scale_factor)  # fmt: skip
-            for i in range(self.num_envs)
-        )
-
+        return tuple(self.episode_frames())

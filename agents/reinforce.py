@@ -1,0 +1,201 @@
+"""Episodes and losses of the recurrent attention model: a batched rollout through the glimpse
+environment, the hybrid REINFORCE loss, and evaluation.
+
+The agent learns only from what the environment gives it: glimpses, the reward, and at the end of
+the episode ``info["label"]`` (the true class, which the hybrid loss's supervised term uses, as in
+the paper). It acts by returning the environment's ``{"location", "label"}`` actions.
+
+Timing (see :class:`glimpse_env.GlimpseEnv`): with ``T`` glimpses the agent makes ``T`` steps;
+the locations of steps ``1 .. T-1`` choose glimpses ``2 .. T`` and enter the REINFORCE term; the
+location of step ``T`` is never looked at, so it is neither sampled nor scored.
+
+Loss (Mnih et al., 2014, section 3; hybrid as in their supervised experiments)::
+
+    L = ce_weight * CE(logits_T, y)                          # action network, core, glimpse network
+      - reinforce_weight * mean_b sum_t log pi(l_t) (R - b_t)  # location network (t = 1 .. T-1)
+      + baseline_weight * mean_{b,t} (b_t - R)^2             # baseline network
+
+with ``R`` in ``{0, 1}`` the episode's reward. In pure-RL mode (``hybrid=False``) the class is
+sampled from the action network and trained by REINFORCE too, ``- log p(y_T) (R - b_T)``.
+
+Dimension letters: ``B`` batch, ``T`` glimpses, ``N`` classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from agents.ram import RecurrentAttentionModel
+
+__all__ = ["Episode", "LossWeights", "evaluate", "reinforce_loss", "rollout"]
+
+
+@dataclass
+class Episode:
+    """What one batched rollout produced.
+
+    Attributes:
+        logits: ``(B, N)`` class logits after the last glimpse.
+        labels: ``(B,)`` true classes, from the environment's final ``info["label"]``.
+        reward: ``(B,)`` the environment's final reward.
+        log_pi: ``(B, T - 1)`` log-probabilities of the locations the agent chose.
+        baselines: ``(B, T)`` ``b_t`` at every step.
+        label_log_prob: ``(B,)`` log-probability of the sampled class (pure-RL mode), else None.
+        mu: ``(B, T - 1, 2)`` policy means.
+        path: ``(B, T, 2)`` the glimpse locations, the first given by the environment.
+    """
+
+    logits: torch.Tensor
+    labels: torch.Tensor
+    reward: torch.Tensor
+    log_pi: torch.Tensor
+    baselines: torch.Tensor
+    label_log_prob: torch.Tensor | None
+    mu: torch.Tensor
+    path: torch.Tensor
+
+
+def _as_tensor(x, device) -> torch.Tensor:
+    return x.to(device) if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x), device=device)
+
+
+def rollout(model: RecurrentAttentionModel, envs, indices=None, *, deterministic: bool = False,
+            sample_label: bool = False, random_locations: bool = False,
+            generator: torch.Generator | None = None) -> Episode:  # fmt: skip
+    """Play one episode in every sub-environment of ``envs`` (a :class:`glimpse_env.GlimpseVectorEnv`).
+
+    Args:
+        indices: ``(B,)`` images of the split, one per sub-env; default: each sub-env draws one.
+        deterministic: look where the policy's mean points instead of sampling.
+        sample_label: guess the class by sampling the action network (pure RL) instead of argmax.
+        random_locations: ignore the location network and look uniformly at random (the paper's
+            "random glimpses" control).
+        generator: random source for the random locations and sampled classes (evaluation passes
+            a seeded one; the location noise uses torch's global generator, saved in checkpoints).
+    """
+    device = next(model.parameters()).device
+    obs, _ = envs.reset(options=None if indices is None else {"indices": np.asarray(indices)})
+    B, T = envs.num_envs, envs.config.n_glimpses
+    state = model.initial_state(B, device)
+    log_pis, baselines, mus, path = [], [], [], []
+    label_log_prob = None
+    for t in range(T):
+        glimpse, location = _as_tensor(obs["glimpse"], device), _as_tensor(obs["location"], device)
+        path.append(location)
+        out, state = model.step(glimpse, location, state, deterministic=deterministic)
+        baselines.append(out["baseline"])
+        last = t == T - 1
+        if last:
+            next_location = torch.zeros(B, 2, device=device)  # ignored by the environment
+        elif random_locations:
+            next_location = torch.rand(B, 2, device=device, generator=generator) * 2 - 1
+        else:
+            next_location = out["location"]
+            log_pis.append(out["log_pi"])
+            mus.append(out["mu"])
+        if not last:
+            # the environment judges only the last step's label; earlier guesses are not computed
+            label = torch.zeros(B, dtype=torch.int64, device=device)
+        else:
+            logits = model.classify(out["h"])
+            if sample_label:
+                probs = logits.softmax(-1)
+                label = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+                label_log_prob = logits.log_softmax(-1).gather(1, label[:, None]).squeeze(1)
+            else:
+                label = logits.argmax(-1)
+        obs, reward, terminated, _, info = envs.step({"location": next_location, "label": label})
+    if not bool(np.asarray(terminated.cpu() if isinstance(terminated, torch.Tensor) else terminated).all()):
+        raise RuntimeError("the environment did not end every episode after n_glimpses steps")
+    return Episode(
+        logits=logits,
+        labels=_as_tensor(info["label"], device),
+        reward=_as_tensor(reward, device).to(torch.float32),
+        log_pi=torch.stack(log_pis, 1) if log_pis else torch.zeros(B, 0, device=device),
+        baselines=torch.stack(baselines, 1),
+        label_log_prob=label_log_prob,
+        mu=torch.stack(mus, 1) if mus else torch.zeros(B, 0, 2, device=device),
+        path=torch.stack(path, 1),
+    )
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weights of the loss terms."""
+
+    ce: float = 1.0
+    reinforce: float = 1.0
+    baseline: float = 1.0
+
+
+def reinforce_loss(episode: Episode, weights: LossWeights = LossWeights(), hybrid: bool = True) -> dict[str, torch.Tensor]:
+    """The named loss terms and their weighted sum ``"total"`` (see the module docstring).
+
+    Returns:
+        dict of scalars: ``total``, ``action`` (CE, or the class's REINFORCE term in pure RL),
+        ``reinforce``, ``baseline``; the unweighted terms are logged as they are.
+    """
+    R = episode.reward  # (B,)
+    b = episode.baselines  # (B, T)
+    # detached: the policy gradient must not train the baseline (see agents.ram)
+    advantage = R[:, None] - b.detach()  # (B, T)
+    n_moves = episode.log_pi.shape[1]
+    reinforce = -(episode.log_pi * advantage[:, :n_moves]).sum(1).mean()
+    baseline = F.mse_loss(b, R[:, None].expand_as(b))
+    if hybrid:
+        action = F.cross_entropy(episode.logits, episode.labels)
+    else:
+        if episode.label_log_prob is None:
+            raise ValueError("pure-RL loss needs the sampled class's log-probability: roll out with sample_label=True")
+        action = -(episode.label_log_prob * advantage[:, -1]).mean()
+    total = weights.ce * action + weights.reinforce * reinforce + weights.baseline * baseline
+    return {"total": total, "action": action, "reinforce": reinforce, "baseline": baseline}
+
+
+@torch.no_grad()
+def evaluate(model: RecurrentAttentionModel, envs, n_images: int, *, rollouts: int = 1, deterministic: bool = False,
+             random_locations: bool = False, seed: int = 0) -> dict[str, float]:  # fmt: skip
+    """Error rates on the first ``n_images`` images of the environment's split, swept in order.
+
+    With ``rollouts = M > 1`` the class probabilities of ``M`` rollouts per image are averaged
+    before the argmax. Locations are sampled from the policy (seeded by ``seed``, so the result is
+    reproducible) unless ``deterministic``.
+
+    Returns:
+        ``{"error": percent of the first rollout, "error_avg": percent after averaging M,
+        "n": images}``.
+    """
+    was_training = model.training
+    model.eval()
+    B = envs.num_envs
+    device = next(model.parameters()).device
+    generator = torch.Generator(device=device).manual_seed(seed)
+    cpu_state = torch.random.get_rng_state()
+    cuda_states = torch.cuda.get_rng_state_all() if device.type == "cuda" else None
+    torch.manual_seed(seed)  # the policy's location noise draws from the global generator
+    envs.reset(seed=seed)
+    wrong_first = wrong_avg = 0
+    try:
+        for start in range(0, n_images, B):
+            indices = np.arange(start, start + B) % n_images  # the last batch wraps; extras are ignored
+            keep = min(B, n_images - start)
+            probs = None
+            for m in range(rollouts):
+                episode = rollout(model, envs, indices, deterministic=deterministic,
+                                  random_locations=random_locations, generator=generator)  # fmt: skip
+                p = episode.logits.softmax(-1)
+                labels = episode.labels
+                if m == 0:
+                    wrong_first += int((p.argmax(-1) != labels)[:keep].sum())
+                probs = p if probs is None else probs + p
+            wrong_avg += int((probs.argmax(-1) != labels)[:keep].sum())
+    finally:
+        torch.random.set_rng_state(cpu_state)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)
+        model.train(was_training)
+    return {"error": 100.0 * wrong_first / n_images, "error_avg": 100.0 * wrong_avg / n_images, "n": n_images}

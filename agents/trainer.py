@@ -1,0 +1,353 @@
+"""Training the recurrent attention model: configuration, the epoch loop, checkpoints and logging.
+
+``scripts/train_ram.py`` is a thin command line over :func:`train`; tests call it directly.
+
+A run writes into ``--out``: ``last.pt`` (after every epoch, every ``checkpoint_every`` batches,
+and when the time budget runs out), ``best.pt`` (best validation error so far), and ``wandb/``.
+Both are written atomically. ``--resume`` restores the model, optimizer, scheduler, the torch
+and environment random states and the position inside the epoch, so an interrupted run continues
+exactly as if it had not stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import glimpse_env  # noqa: F401  (registers the environment ids)
+from agents.checkpoint import atomic_save, load_checkpoint
+from agents.core import CELLS
+from agents.ram import RAMConfig, RecurrentAttentionModel
+from agents.reinforce import LossWeights, evaluate, reinforce_loss, rollout
+from agents.tracking import WANDB_MODES, init_wandb, rgb_to_wandb
+from glimpse_env.render import image_grid
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CHECKPOINT_KIND", "TrainConfig", "build_env", "build_model", "train"]
+
+CHECKPOINT_KIND = "ram"
+# Settings that may change when a run is resumed; everything else comes from the checkpoint.
+RUN_CONTROL = ("epochs", "max_minutes", "device", "wandb_mode", "out", "threads", "log_every",
+               "picture_every", "checkpoint_every", "resume", "data_dir", "progress")  # fmt: skip
+
+
+@dataclass
+class TrainConfig:
+    """Train the recurrent attention model (Mnih et al., 2014) with hybrid REINFORCE."""
+
+    env: str = "GlimpseMNIST-v0"
+    """registered environment id (GlimpseMNIST-v0, GlimpseTranslatedMNIST-v0, GlimpseClutteredMNIST-v0, GlimpseClutteredMNIST100-v0)"""
+    n_glimpses: int | None = None
+    """glimpses per episode (none: the environment's default)"""
+    glimpse_size: int | None = None
+    """glimpse side G in pixels (none: the environment's default)"""
+    n_scales: int | None = None
+    """patches per glimpse K (none: the environment's default)"""
+    epochs: int = 100
+    """passes over the training split"""
+    max_minutes: float | None = None
+    """stop cleanly after this many minutes of training (checkpoint kept; resume with --resume)"""
+    batch_size: int = 128
+    """episodes per gradient step (the vector environment's num_envs)"""
+    lr: float = 1e-3
+    """Adam learning rate"""
+    lr_schedule: Literal["cosine", "constant"] = "cosine"
+    """cosine: anneal to lr_min over all epochs; constant: keep lr"""
+    lr_min: float = 1e-5
+    """final learning rate of the cosine schedule"""
+    warmup_steps: int = 0
+    """linear learning-rate warm-up, in gradient steps"""
+    weight_decay: float = 0.0
+    """Adam(W) weight decay"""
+    grad_clip: float | None = 5.0
+    """clip the gradient's global norm to this (none: no clipping)"""
+    std: float = 0.1
+    """standard deviation of the location policy, in the [-1, 1] frame"""
+    cell: Literal["rnn", "lstm", "gru"] = "rnn"
+    """core network: rnn (ReLU, the paper's), lstm or gru"""
+    hidden_size: int = 256
+    """core network width"""
+    glimpse_hidden: int = 128
+    """width of the glimpse network's what and where layers"""
+    glimpse_out: int = 256
+    """width of the glimpse feature g_t"""
+    detach_location: bool = True
+    """location network reads h_t.detach(): REINFORCE trains the location network only"""
+    hybrid: bool = True
+    """cross-entropy on the class (the paper's hybrid loss); false: pure RL, class sampled and trained by REINFORCE"""
+    random_glimpses: bool = False
+    """control: look at uniformly random locations, location network untrained"""
+    ce_weight: float = 1.0
+    """weight of the classification term"""
+    reinforce_weight: float = 1.0
+    """weight of the REINFORCE term"""
+    baseline_weight: float = 1.0
+    """weight of the baseline's squared error"""
+    train_subset: int | None = None
+    """train on the first N images of the training split only"""
+    val_subset: int | None = None
+    """validate on the first N images of the validation split only"""
+    eval_batch_size: int = 1000
+    """episodes per batch during validation"""
+    seed: int = 0
+    """seed of the model, the policy's noise, the epoch order and the environments"""
+    device: str = "cpu"
+    """torch device: cpu or cuda (the environment then runs there too)"""
+    threads: int | None = None
+    """torch CPU threads (none: torch's default)"""
+    out: str = "runs/ram"
+    """output directory: checkpoints and the W&B run"""
+    resume: bool = False
+    """continue from OUT/last.pt"""
+    checkpoint_every: int = 0
+    """also checkpoint every N gradient steps (0: at the end of each epoch only)"""
+    log_every: int = 50
+    """log training metrics every N gradient steps"""
+    picture_every: int = 5
+    """log a picture of glimpse paths on validation images every N epochs (0: never)"""
+    wandb_mode: str | None = None
+    """disabled, offline or online (none: $WANDB_MODE, else offline)"""
+    wandb_project: str = "glimpse-attention"
+    """W&B project"""
+    data_dir: str | None = None
+    """data directory holding mnist/ (none: $GLIMPSE_DATA_DIR, else the user cache)"""
+    progress: bool = True
+    """show a progress bar per epoch"""
+
+    def __post_init__(self):
+        def positive(name, value, kind=int, allow_none=False, zero=False):
+            if value is None and allow_none:
+                return
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (value >= 0 if zero else value > 0)
+            if kind is int:
+                ok = ok and float(value).is_integer()
+            if not ok or not math.isfinite(value):
+                bound = ">= 0" if zero else "> 0"
+                raise ValueError(f"{name} must be {'an integer' if kind is int else 'a number'} {bound}, got {value!r}")
+
+        for name in ("epochs", "batch_size", "hidden_size", "glimpse_hidden", "glimpse_out", "eval_batch_size", "log_every"):
+            positive(name, getattr(self, name))
+        for name in ("n_glimpses", "glimpse_size", "n_scales", "train_subset", "val_subset", "threads"):
+            positive(name, getattr(self, name), allow_none=True)
+        positive("std", self.std, float)
+        positive("lr", self.lr, float)
+        positive("lr_min", self.lr_min, float, zero=True)
+        positive("max_minutes", self.max_minutes, float, allow_none=True)
+        positive("grad_clip", self.grad_clip, float, allow_none=True)
+        for name in ("weight_decay", "ce_weight", "reinforce_weight", "baseline_weight"):
+            positive(name, getattr(self, name), float, zero=True)
+        for name in ("warmup_steps", "checkpoint_every", "picture_every"):
+            positive(name, getattr(self, name), zero=True)
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
+        if self.lr_schedule not in ("cosine", "constant"):
+            raise ValueError(f"lr_schedule must be cosine or constant, got {self.lr_schedule!r}")
+        if self.wandb_mode is not None and self.wandb_mode not in WANDB_MODES:
+            raise ValueError(f"wandb_mode must be one of {WANDB_MODES} or none, got {self.wandb_mode!r}")
+        if self.env not in gym.registry:
+            known = sorted(i for i in gym.registry if i.startswith("Glimpse"))
+            raise ValueError(f"unknown env id {self.env!r}; registered glimpse environments: {known}")
+        if self.random_glimpses and not self.hybrid:
+            raise ValueError("random_glimpses trains the classifier only; it needs hybrid=true")
+
+    def env_kwargs(self) -> dict:
+        """Overrides passed to ``gym.make_vec`` (only those set)."""
+        names = ("n_glimpses", "glimpse_size", "n_scales", "data_dir")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+
+
+def build_env(config: TrainConfig, split: str, num_envs: int, max_images: int | None = None):
+    """The native vector environment of ``config.env`` on ``split``, on the training device."""
+    return gym.make_vec(
+        config.env, num_envs=num_envs, vectorization_mode="vector_entry_point", split=split,
+        max_images=max_images, device=config.device, **config.env_kwargs(),
+    ).unwrapped  # fmt: skip
+
+
+def build_model(config: TrainConfig, glimpse_shape, n_classes: int) -> RecurrentAttentionModel:
+    ram = RAMConfig(
+        glimpse_shape=tuple(glimpse_shape), n_classes=n_classes, what_size=config.glimpse_hidden,
+        where_size=config.glimpse_hidden, glimpse_out=config.glimpse_out, hidden_size=config.hidden_size,
+        cell=config.cell, std=config.std, detach_location=config.detach_location,
+    )  # fmt: skip
+    return RecurrentAttentionModel(ram).to(config.device)
+
+
+def _lr_lambda(config: TrainConfig, total_steps: int):
+    def factor(step: int) -> float:
+        warm = min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else 1.0
+        if config.lr_schedule == "constant":
+            return warm
+        progress = min(step / max(total_steps, 1), 1.0)
+        floor = config.lr_min / config.lr
+        return warm * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    return factor
+
+
+def _epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The image order of one epoch: a function of the seed and the epoch alone, so a resumed run
+    needs no stored permutation."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def train(config: TrainConfig) -> dict:
+    """Train; return the final summary (``val_error``, ``best_val_error``, ``epoch``, ``seconds``, ...)."""
+    out = Path(config.out)
+    checkpoint = None
+    if config.resume:
+        checkpoint = load_checkpoint(out / "last.pt", CHECKPOINT_KIND)
+        saved = checkpoint["config"]
+        changed = {k: (saved[k], getattr(config, k)) for k in saved if k not in RUN_CONTROL and saved[k] != getattr(config, k)}
+        if changed:
+            logger.warning("resuming with the checkpoint's settings; ignoring command-line changes to %s", changed)
+        config = dataclasses.replace(config, **{k: v for k, v in saved.items() if k not in RUN_CONTROL})
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+
+    train_env = build_env(config, "train", config.batch_size, config.train_subset)
+    val_env = build_env(config, "val", config.eval_batch_size)
+    n_train = train_env.config.source.n_images
+    n_val = val_env.config.source.n_images
+    if config.val_subset is not None:
+        n_val = min(config.val_subset, n_val)
+    if n_train < config.batch_size:
+        raise ValueError(f"batch_size={config.batch_size} exceeds the {n_train} training images; lower it")
+    steps_per_epoch = n_train // config.batch_size
+    total_steps = steps_per_epoch * config.epochs
+
+    model = build_model(config, train_env.config.glimpse_shape, train_env.config.n_classes)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, total_steps))
+    weights = LossWeights(config.ce_weight, 0.0 if config.random_glimpses else config.reinforce_weight, config.baseline_weight)
+    train_env.reset(seed=config.seed)
+
+    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_val_error": None, "best_epoch": None,
+             "seconds": 0.0, "history": [], "wandb_id": None}  # fmt: skip
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        torch.random.set_rng_state(checkpoint["torch_rng"])
+        if checkpoint.get("cuda_rng") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(checkpoint["cuda_rng"])
+        train_env.set_rng_states(checkpoint["env_rng"])
+        state.update(checkpoint["state"])
+        logger.info("resumed from %s at epoch %d, step %d", out / "last.pt", state["epoch"], state["step_in_epoch"])
+
+    run = init_wandb(config.wandb_project, dataclasses.asdict(config), config.wandb_mode, dir=out,
+                     name=f"{config.env}__ram__{config.seed}", id=state["wandb_id"], resume="allow")  # fmt: skip
+    state["wandb_id"] = run.id
+
+    def save(path: Path) -> None:
+        atomic_save({
+            "config": dataclasses.asdict(config), "model": model.state_dict(), "model_config": dataclasses.asdict(model.config),
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "torch_rng": torch.random.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if config.device.startswith("cuda") else [],
+            "env_rng": train_env.rng_states(), "state": dict(state),
+        }, path, CHECKPOINT_KIND)  # fmt: skip
+
+    budget = config.max_minutes * 60 if config.max_minutes else math.inf
+    started = time.perf_counter()
+    seconds_before = state["seconds"]
+    out_of_time = False
+    val_error = None
+    n_params = sum(p.numel() for p in model.parameters())
+    logger.info("%s: %d parameters, %d steps/epoch of %d episodes", config.env, n_params, steps_per_epoch, config.batch_size)
+
+    while state["epoch"] < config.epochs and not out_of_time:
+        epoch = state["epoch"]
+        order = _epoch_order(config.seed, epoch, n_train)
+        bar = _progress(config, steps_per_epoch, state["step_in_epoch"], epoch)
+        sums, count, tick, images_since = {}, 0, time.perf_counter(), 0
+        model.train()
+        while state["step_in_epoch"] < steps_per_epoch:
+            i = state["step_in_epoch"]
+            batch = order[i * config.batch_size : (i + 1) * config.batch_size]
+            episode = rollout(model, train_env, batch, sample_label=not config.hybrid, random_locations=config.random_glimpses)
+            losses = reinforce_loss(episode, weights, hybrid=config.hybrid)
+            optimizer.zero_grad(set_to_none=True)
+            losses["total"].backward()
+            if config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            state["step_in_epoch"] += 1
+            state["global_step"] += 1
+            images_since += config.batch_size
+            with torch.no_grad():
+                metrics = {f"losses/{k}": v.detach() for k, v in losses.items()}
+                metrics["charts/train_accuracy"] = episode.reward.mean()
+                if episode.mu.numel():
+                    metrics["charts/mean_abs_location"] = episode.mu.abs().mean()
+            for k, v in metrics.items():
+                sums[k] = sums.get(k, 0.0) + v
+            count += 1
+            bar.update(1)
+            if state["global_step"] % config.log_every == 0:
+                now = time.perf_counter()
+                logged = {k: float(v) / count for k, v in sums.items()}
+                logged.update({"charts/learning_rate": scheduler.get_last_lr()[0], "charts/location_std": config.std,
+                               "charts/images_per_second": images_since / (now - tick), "charts/epoch": epoch})  # fmt: skip
+                run.log(logged, step=state["global_step"])
+                bar.set_postfix(loss=f"{logged['losses/total']:.3f}", acc=f"{logged['charts/train_accuracy']:.3f}")
+                sums, count, tick, images_since = {}, 0, now, 0
+            state["seconds"] = seconds_before + time.perf_counter() - started
+            if config.checkpoint_every and state["global_step"] % config.checkpoint_every == 0:
+                save(out / "last.pt")
+            if time.perf_counter() - started >= budget:
+                out_of_time = True
+                break
+        bar.close()
+        if not out_of_time:
+            state["epoch"] += 1
+            state["step_in_epoch"] = 0
+        result = evaluate(model, val_env, n_val, seed=config.seed)
+        val_error = result["error"]
+        record = {"epoch": state["epoch"], "global_step": state["global_step"], "val_error": val_error,
+                  "seconds": round(state["seconds"], 2)}  # fmt: skip
+        state["history"].append(record)
+        log = {"charts/val_error": val_error, "charts/val_accuracy": 1 - val_error / 100, "charts/epoch": state["epoch"]}
+        if config.picture_every and (state["epoch"] % config.picture_every == 0 or out_of_time):
+            frames = val_env.episode_frames(np.arange(min(16, val_env.num_envs)))
+            log["attention/glimpse_paths"] = rgb_to_wandb(image_grid(frames), caption=f"epoch {state['epoch']}")
+        run.log(log, step=state["global_step"])
+        improved = state["best_val_error"] is None or val_error < state["best_val_error"]
+        if improved:
+            state["best_val_error"], state["best_epoch"] = val_error, state["epoch"]
+        logger.info("epoch %d: val error %.2f%% (best %.2f%%), %.0f s", state["epoch"], val_error, state["best_val_error"], state["seconds"])
+        save(out / "last.pt")
+        if improved:
+            save(out / "best.pt")
+
+    summary = {"val_error": val_error, "best_val_error": state["best_val_error"], "best_epoch": state["best_epoch"],
+               "epoch": state["epoch"], "global_step": state["global_step"], "seconds": state["seconds"],
+               "stopped_early": out_of_time, "parameters": n_params}  # fmt: skip
+    run.summary.update({k: v for k, v in summary.items() if v is not None})
+    run.finish()
+    return summary
+
+
+def _progress(config: TrainConfig, total: int, initial: int, epoch: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
+                disable=not config.progress or None, dynamic_ncols=True)  # fmt: skip
+
+
+def configure_logging() -> None:
+    level = os.environ.get("GLIMPSE_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

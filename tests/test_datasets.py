@@ -1,0 +1,199 @@
+"""MNIST files, checksums, downloads, the paper's tasks and user image sets."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import shutil
+
+import numpy as np
+import pytest
+
+from glimpse_env import datasets
+from glimpse_env.datasets import DataError, ImageSource, load_mnist, make_source
+
+
+def test_mnist_splits(data_dir):
+    train, train_labels = load_mnist("train", data_dir)
+    val, val_labels = load_mnist("val", data_dir)
+    test, test_labels = load_mnist("test", data_dir)
+    assert train.shape == (54_000, 28, 28) and val.shape == (6_000, 28, 28) and test.shape == (10_000, 28, 28)
+    assert train.dtype == np.uint8 and train_labels.dtype == np.int64
+    assert set(np.unique(test_labels)) == set(range(10))
+    full, _ = load_mnist("train+val", data_dir)
+    np.testing.assert_array_equal(full[-6_000:], val)  # validation is the tail of the training file
+
+
+def test_checksum_is_verified_once_and_remembered(data_dir, tmp_path, monkeypatch):
+    mnist = tmp_path / "mnist"
+    shutil.copytree(data_dir / "mnist", mnist)
+    datasets._load_mnist_files.cache_clear()
+    load_mnist("test", tmp_path, download=False)
+    assert datasets._stamp_file().is_file()
+    calls = []
+    monkeypatch.setattr(datasets, "_md5", lambda data: calls.append(len(data)) or "0")
+    datasets._load_mnist_files.cache_clear()
+    load_mnist("test", tmp_path, download=False)  # stamped: no checksum recomputed
+    assert calls == []
+
+
+def test_corrupt_file_is_named(data_dir, tmp_path):
+    mnist = tmp_path / "mnist"
+    shutil.copytree(data_dir / "mnist", mnist)
+    raw = bytearray(gzip.decompress((mnist / "t10k-labels-idx1-ubyte.gz").read_bytes()))
+    raw[100] ^= 0xFF
+    (mnist / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(raw)))
+    datasets._load_mnist_files.cache_clear()
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz is corrupt.*md5"):
+        load_mnist("test", tmp_path, download=False)
+
+
+def test_uncompressed_files_are_read(data_dir, tmp_path):
+    mnist = tmp_path / "mnist"
+    mnist.mkdir()
+    for name in datasets.MNIST_FILES:
+        (mnist / name).write_bytes(gzip.decompress((data_dir / "mnist" / f"{name}.gz").read_bytes()))
+    datasets._load_mnist_files.cache_clear()
+    images, labels = load_mnist("test", tmp_path, download=False)
+    reference, reference_labels = load_mnist("test", data_dir)
+    np.testing.assert_array_equal(images, reference)
+    np.testing.assert_array_equal(labels, reference_labels)
+
+
+def test_missing_files_say_where_to_put_them(tmp_path):
+    datasets._load_mnist_files.cache_clear()
+    with pytest.raises(DataError, match=f"not found in {tmp_path / 'mnist'}.*train-images-idx3-ubyte.gz"):
+        load_mnist("train", tmp_path, download=False)
+
+
+def test_data_dir_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLIMPSE_DATA_DIR", str(tmp_path))
+    assert datasets.resolve_data_dir() == tmp_path
+    monkeypatch.delenv("GLIMPSE_DATA_DIR")
+    assert datasets.resolve_data_dir() == datasets.cache_root() / "data"
+
+
+class _Response(io.BytesIO):
+    headers = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def test_download_checks_md5_and_writes_atomically(tmp_path, monkeypatch):
+    payload = gzip.compress(b"\x00\x00\x08\x01" + (3).to_bytes(4, "big") + bytes([1, 2, 3]))
+    good = hashlib.md5(payload).hexdigest()
+    monkeypatch.setitem(datasets.MNIST_FILES, "t10k-labels-idx1-ubyte", (good, "x", 11))
+    served = []
+    monkeypatch.setattr(datasets.urllib.request, "urlopen", lambda url, timeout: served.append(url) or _Response(payload))
+    target = tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    datasets._download("t10k-labels-idx1-ubyte", target)
+    assert target.read_bytes() == payload and len(served) == 1
+    assert list(target.parent.iterdir()) == [target]  # no temporary file left behind
+
+
+def test_download_rejects_a_bad_checksum_and_explains(tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets.urllib.request, "urlopen", lambda url, timeout: _Response(b"not mnist"))
+    target = tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    with pytest.raises(DataError, match="(?s)md5.*Put the four MNIST files"):
+        datasets._download("t10k-labels-idx1-ubyte", target)
+    assert not target.exists()
+
+
+def test_offline_download_failure_explains(tmp_path, monkeypatch):
+    def refuse(url, timeout):
+        raise datasets.urllib.error.URLError("network unreachable")
+
+    monkeypatch.setattr(datasets.urllib.request, "urlopen", refuse)
+    datasets._load_mnist_files.cache_clear()
+    with pytest.raises(DataError, match="(?s)could not download.*network unreachable.*GLIMPSE_DATA_DIR"):
+        load_mnist("test", tmp_path, download=True)
+
+
+# ---- tasks -------------------------------------------------------------------------------
+
+
+def _digits(n=30, seed=0):
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, 1, 28, 28), np.uint8)
+    images[:, :, 6:22, 8:20] = rng.integers(1, 256, (n, 1, 16, 12), dtype=np.uint8)
+    return images, rng.integers(0, 10, n)
+
+
+def test_translated_canvas_holds_the_whole_digit():
+    images, labels = _digits()
+    source = ImageSource(images, labels, canvas_size=60, augment=True)
+    layouts = source.draw_layouts(np.random.default_rng(0), np.arange(30))
+    canvases = source.render(layouts)
+    assert canvases.shape == (30, 1, 60, 60) and canvases.dtype == np.uint8
+    np.testing.assert_array_equal(canvases.reshape(30, -1).sum(1), images.reshape(30, -1).sum(1, dtype=np.int64))
+    for b in range(30):
+        r, c = layouts[b, 1:3]
+        np.testing.assert_array_equal(canvases[b, 0, r : r + 28, c : c + 28], images[b, 0])
+    assert len({tuple(row) for row in layouts[:, 1:3]}) > 20  # positions actually vary
+
+
+def test_clutter_is_added_then_clipped_and_comes_from_other_digits():
+    images, labels = _digits()
+    source = ImageSource(images, labels, canvas_size=60, n_clutter=4, augment=True)
+    layouts = source.draw_layouts(np.random.default_rng(1), np.arange(30))
+    pieces = layouts[:, 3:].reshape(30, 4, 5)
+    assert (pieces[:, :, 0] != np.arange(30)[:, None]).all()  # clutter never from the digit itself
+    canvases = source.render(layouts)
+    for b in (0, 7):  # rebuild by hand
+        canvas = np.zeros((60, 60), np.int64)
+        for src, cr, cc, pr, pc in pieces[b]:
+            canvas[pr : pr + 8, pc : pc + 8] += images[src, 0, cr : cr + 8, cc : cc + 8]
+        r, c = layouts[b, 1:3]
+        canvas[r : r + 28, c : c + 28] += images[b, 0]
+        np.testing.assert_array_equal(canvases[b, 0], np.minimum(canvas, 255))
+
+
+def test_fixed_canvases_are_the_same_every_time():
+    images, labels = _digits()
+    a = ImageSource(images, labels, canvas_size=60, n_clutter=4, augment=False, fixed_seed=[7, 1])
+    b = ImageSource(images, labels, canvas_size=60, n_clutter=4, augment=False, fixed_seed=[7, 1])
+    c = ImageSource(images, labels, canvas_size=60, n_clutter=4, augment=False, fixed_seed=[8, 1])
+    np.testing.assert_array_equal(a.fixed_canvases, b.fixed_canvases)
+    assert (a.fixed_canvases != c.fixed_canvases).any()
+    rng = np.random.default_rng(0)
+    assert a.draw_layouts(rng).shape == (1, 1)  # an episode only picks the image
+
+
+def test_test_split_is_fixed_and_training_is_augmented(data_dir):
+    test = make_source("cluttered", "test", data_dir=data_dir, max_images=200)
+    assert test.fixed_canvases is not None and test.image_shape == (1, 60, 60)
+    train = make_source("cluttered", "train", data_dir=data_dir, max_images=200)
+    assert train.augment and train.fixed_canvases is None
+    big = make_source("cluttered", "val", canvas_size=100, n_clutter=8, data_dir=data_dir, max_images=50)
+    assert big.image_shape == (1, 100, 100)
+
+
+@pytest.mark.parametrize(
+    "images,labels,message",
+    [
+        (np.zeros((4, 4), np.uint8), np.zeros(4, int), "rank 2"),
+        (np.zeros((4, 5, 5, 5, 1), np.uint8), np.zeros(4, int), "rank 5"),
+        (np.zeros((4, 5, 5), np.int16), np.zeros(4, int), "dtype int16"),
+        (np.full((4, 5, 5), 2.0), np.zeros(4, int), r"\[0, 1\], got values in \[2, 2\]"),
+        (np.full((4, 5, 5), np.nan), np.zeros(4, int), "NaN"),
+        (np.zeros((4, 5, 5), np.uint8), np.zeros(3, int), r"labels must have shape \(N,\) = \(4,\)"),
+        (np.zeros((4, 5, 5), np.uint8), np.zeros(4), "integers"),
+        (np.zeros((4, 5, 5), np.uint8), -np.ones(4, int), ">= 0"),
+        (np.zeros((0, 5, 5), np.uint8), np.zeros(0, int), "empty"),
+    ],
+)
+def test_bad_user_images_are_explained(images, labels, message):
+    with pytest.raises(ValueError, match=message):
+        make_source(images=images, labels=labels)
+
+
+def test_unknown_task_and_split():
+    with pytest.raises(ValueError, match="task must be one of"):
+        make_source("fashion")
+    with pytest.raises(ValueError, match="split must be one of"):
+        make_source("mnist", "dev")
