@@ -76,12 +76,14 @@ def _converter(annotation: Any):
     raise TypeError(f"unsupported config field type {annotation!r}")
 
 
-def parse_config(cls: type[T], argv: Sequence[str] | None = None, description: str | None = None) -> T:
+def parse_config(cls: type[T], argv: Sequence[str] | None = None, description: str | None = None,
+                 positional: Sequence[str] = ()) -> T:  # fmt: skip
     """Parse ``argv`` (default ``sys.argv[1:]``) into an instance of the dataclass ``cls``.
 
     Field ``max_minutes`` becomes ``--max-minutes``; bools take ``--flag true|false`` (``--flag``
     alone means true); ``Optional`` fields take ``none``; ``Literal`` fields list their choices.
-    The dataclass's own ``__post_init__`` validates the values.
+    Fields named in ``positional`` are taken as positional arguments instead (optional ones if
+    they have a default). The dataclass's own ``__post_init__`` validates the values.
     """
     hints = typing.get_type_hints(cls)
     docs = field_docs(cls)
@@ -94,8 +96,12 @@ def parse_config(cls: type[T], argv: Sequence[str] | None = None, description: s
             continue
         convert, choices = _converter(hints[field.name])
         default = field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
+        kwargs: dict[str, Any] = dict(type=convert, default=default, help=docs.get(field.name, " "))
+        if field.name in positional:
+            parser.add_argument(field.name, nargs="?", metavar=field.name.upper(), **kwargs)
+            continue
         flag = "--" + field.name.replace("_", "-")
-        kwargs: dict[str, Any] = dict(type=convert, default=default, help=docs.get(field.name, " "), dest=field.name)
+        kwargs["dest"] = field.name
         if choices:
             kwargs["choices"] = choices
         if hints[field.name] is bool:

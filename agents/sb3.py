@@ -45,11 +45,12 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "GlimpseExtractor",
     "SB3VecEnv",
-    "WallClockLimit",
+    "TimeBudget",
     "AtomicCheckpoint",
     "WandbWriter",
     "evaluate",
     "make_sb3_env",
+    "wandb_tag",
 ]
 
 
@@ -106,7 +107,10 @@ def _index(tree, i: int):
     """Entry ``i`` of a batched observation (array, or dict of them, nested)."""
     if isinstance(tree, dict):
         return {key: _index(value, i) for key, value in tree.items()}
-    return np.array(tree[i], copy=True)
+    entry = tree[i]  # an object array (SAME_STEP's final_obs) holds whole observations
+    if isinstance(entry, dict):
+        return {key: np.array(value, copy=True) for key, value in entry.items()}
+    return np.array(entry, copy=True)
 
 
 class SB3VecEnv(VecEnv):
@@ -245,24 +249,31 @@ def evaluate(model, vec_env: VecEnv, n_images: int | None = None, deterministic:
 # ---- callbacks and logging for scripts/train_sb3.py ------------------------------------------------
 
 
-class WallClockLimit(BaseCallback):
-    """Stop ``learn()`` once ``max_minutes`` of wall time have passed since training started."""
+class TimeBudget(BaseCallback):
+    """Stop ``learn()`` after ``max_minutes`` of wall time or ``max_cpu_minutes`` of this process's CPU time.
 
-    def __init__(self, max_minutes: float):
+    The CPU budget gives every run the same compute on a shared machine, where wall time depends on
+    the neighbours; ``stopped_by`` says which budget ended the run (``None`` if neither did).
+    """
+
+    def __init__(self, max_minutes: float | None = None, max_cpu_minutes: float | None = None):
         super().__init__()
-        self.max_seconds = 60.0 * max_minutes
-        self.start = time.monotonic()
-        self.stopped = False
+        self.max_minutes, self.max_cpu_minutes = max_minutes, max_cpu_minutes
+        self.stopped_by: str | None = None
+        self._on_training_start()
 
     def _on_training_start(self) -> None:
-        self.start = time.monotonic()
+        self.start_wall, self.start_cpu = time.monotonic(), time.process_time()
 
     def _on_step(self) -> bool:
-        if time.monotonic() - self.start >= self.max_seconds:
-            self.stopped = True
-            logger.info("wall-clock budget of %.1f min reached at %d steps", self.max_seconds / 60, self.num_timesteps)
-            return False
-        return True
+        if self.max_minutes is not None and time.monotonic() - self.start_wall >= 60.0 * self.max_minutes:
+            self.stopped_by = "wall"
+        elif self.max_cpu_minutes is not None and time.process_time() - self.start_cpu >= 60.0 * self.max_cpu_minutes:
+            self.stopped_by = "cpu"
+        else:
+            return True
+        logger.info("%s-time budget reached at %d steps", self.stopped_by, self.num_timesteps)
+        return False
 
 
 class AtomicCheckpoint(BaseCallback):
@@ -299,11 +310,17 @@ def save_model_atomic(model, path: str | os.PathLike) -> Path:
     return path
 
 
-class WandbWriter(KVWriter):
-    """SB3 logger output to the active W&B run, with the project's tags.
+def wandb_tag(key: str) -> str:
+    """An SB3 logger key as a W&B tag: ``train/*loss*`` -> ``losses/*``, ``group/name`` -> ``charts/group_name``."""
+    group, _, name = key.partition("/")
+    if not name:
+        return f"charts/{key}"
+    return f"losses/{name}" if group == "train" and "loss" in name else f"charts/{group}_{name}"
 
-    ``train/*loss*`` -> ``losses/*``; every other ``group/name`` -> ``charts/group_name``; all against
-    the global step (env steps). SB3 would otherwise need TensorBoard to reach W&B.
+
+class WandbWriter(KVWriter):
+    """SB3 logger output to the active W&B run, tagged by :func:`wandb_tag`, with ``global_step``
+    (env steps) in every row. SB3 would otherwise need TensorBoard to reach W&B.
     """
 
     def write(self, key_values: dict[str, Any], key_excluded: dict[str, tuple[str, ...]], step: int = 0) -> None:
@@ -315,9 +332,7 @@ class WandbWriter(KVWriter):
         for key, value in key_values.items():
             if "wandb" in (key_excluded.get(key) or ()) or not isinstance(value, (int, float, np.number)):
                 continue
-            group, _, name = key.partition("/")
-            tag = f"losses/{name}" if group == "train" and "loss" in name else f"charts/{group}_{name}" if name else f"charts/{key}"
-            row[tag] = float(value)
+            row[wandb_tag(key)] = float(value)
         if row:
             wandb.log({**row, "global_step": step})
 

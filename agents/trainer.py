@@ -38,7 +38,7 @@ __all__ = ["CHECKPOINT_KIND", "TrainConfig", "build_env", "build_model", "train"
 
 CHECKPOINT_KIND = "ram"
 # Settings that may change when a run is resumed; everything else comes from the checkpoint.
-RUN_CONTROL = ("epochs", "max_minutes", "device", "wandb_mode", "out", "threads", "log_every",
+RUN_CONTROL = ("epochs", "max_minutes", "max_steps", "device", "wandb_mode", "out", "threads", "log_every",
                "picture_every", "checkpoint_every", "resume", "data_dir", "progress")  # fmt: skip
 
 
@@ -58,6 +58,8 @@ class TrainConfig:
     """passes over the training split"""
     max_minutes: float | None = None
     """stop cleanly after this many minutes of training (checkpoint kept; resume with --resume)"""
+    max_steps: int | None = None
+    """stop cleanly once the run has made this many gradient steps in all (like --max-minutes, but exact)"""
     batch_size: int = 128
     """episodes per gradient step (the vector environment's num_envs)"""
     lr: float = 1e-3
@@ -138,7 +140,7 @@ class TrainConfig:
 
         for name in ("epochs", "batch_size", "hidden_size", "glimpse_hidden", "glimpse_out", "eval_batch_size", "log_every"):
             positive(name, getattr(self, name))
-        for name in ("n_glimpses", "glimpse_size", "n_scales", "train_subset", "val_subset", "threads"):
+        for name in ("n_glimpses", "glimpse_size", "n_scales", "train_subset", "val_subset", "threads", "max_steps"):
             positive(name, getattr(self, name), allow_none=True)
         positive("std", self.std, float)
         positive("lr", self.lr, float)
@@ -308,7 +310,7 @@ def train(config: TrainConfig) -> dict:
             state["seconds"] = seconds_before + time.perf_counter() - started
             if config.checkpoint_every and state["global_step"] % config.checkpoint_every == 0:
                 save(out / "last.pt")
-            if time.perf_counter() - started >= budget:
+            if time.perf_counter() - started >= budget or state["global_step"] == config.max_steps:
                 out_of_time = True
                 break
         bar.close()

@@ -1,0 +1,111 @@
+"""Test error of a trained recurrent attention model, on the test split it never saw in training.
+
+Usage::
+
+    python scripts/evaluate.py runs/ram/best.pt
+    python scripts/evaluate.py runs/ram/best.pt --rollouts 10 --picture runs/ram/test_paths.png
+    python scripts/evaluate.py runs/ram/best.pt --split val        # the split used for model selection
+
+Reports the error of one rollout (locations sampled from the policy, seeded), of ``--rollouts``
+rollouts with their class probabilities averaged, and of the policy's mean path (no sampling),
+each labelled; writes a picture of glimpse paths on test images. The last line is
+``test_error=<percent>``, the one-rollout error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from agents.checkpoint import load_checkpoint
+from agents.cli import parse_config
+from agents.reinforce import evaluate
+from agents.trainer import CHECKPOINT_KIND, TrainConfig, build_env, build_model, configure_logging
+from glimpse_env.render import image_grid
+
+
+@dataclass
+class EvalArgs:
+    """Evaluate a recurrent attention model checkpoint on the test split."""
+
+    checkpoint: str = "runs/ram/best.pt"
+    """checkpoint written by scripts/train_ram.py (best.pt or last.pt)"""
+    rollouts: int = 10
+    """rollouts averaged for the second figure"""
+    split: str = "test"
+    """split to evaluate: test (default) or val"""
+    subset: int | None = None
+    """evaluate on the first N images only"""
+    batch_size: int = 1000
+    """episodes per batch"""
+    seed: int = 0
+    """seed of the sampled locations"""
+    device: str = "cpu"
+    """torch device"""
+    threads: int | None = None
+    """torch CPU threads (none: torch's default)"""
+    data_dir: str | None = None
+    """data directory holding mnist/ (none: $GLIMPSE_DATA_DIR, else the user cache)"""
+    picture: str | None = None
+    """PNG of glimpse paths on test images (default: next to the checkpoint)"""
+    json_out: str | None = None
+    """also write the results as JSON here"""
+
+    def __post_init__(self):
+        if self.rollouts < 1:
+            raise ValueError(f"rollouts must be >= 1, got {self.rollouts}")
+        if self.split not in ("test", "val"):
+            raise ValueError(f"split must be test or val, got {self.split!r}")
+
+
+def main(args: EvalArgs) -> dict:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    payload = load_checkpoint(args.checkpoint, CHECKPOINT_KIND, map_location=args.device)
+    saved = {k: v for k, v in payload["config"].items() if k in {f.name for f in dataclasses.fields(TrainConfig)}}
+    config = TrainConfig(**(saved | {"device": args.device, "data_dir": args.data_dir or saved.get("data_dir")}))
+    envs = build_env(config, args.split, args.batch_size)
+    model = build_model(config, envs.config.glimpse_shape, envs.config.n_classes)
+    model.load_state_dict(payload["model"])
+    n = envs.config.source.n_images if args.subset is None else min(args.subset, envs.config.source.n_images)
+    random = config.random_glimpses
+    started = time.perf_counter()
+    sampled = evaluate(model, envs, n, rollouts=args.rollouts, seed=args.seed, random_locations=random)
+    mean_path = evaluate(model, envs, n, deterministic=True, seed=args.seed, random_locations=random)
+    seconds = time.perf_counter() - started
+    picture = Path(args.picture) if args.picture else Path(args.checkpoint).with_name(f"{args.split}_glimpse_paths.png")
+    _save_png(image_grid(envs.episode_frames(np.arange(min(24, envs.num_envs))), n_cols=8), picture)
+    state = payload["state"]
+    results = {
+        "checkpoint": str(args.checkpoint), "env": config.env, "split": args.split, "images": n,
+        "epoch": state["epoch"], "train_seconds": round(state["seconds"], 1),
+        "error_one_rollout": sampled["error"], f"error_{args.rollouts}_rollouts": sampled["error_avg"],
+        "error_mean_path": mean_path["error"], "eval_seconds": round(seconds, 1), "picture": str(picture),
+    }  # fmt: skip
+    print(f"{config.env}, {args.split} split, {n} images, checkpoint of epoch {state['epoch']} ({state['seconds']:.0f} s of training)")
+    print(f"  error, one rollout (sampled locations): {sampled['error']:.2f}%")
+    print(f"  error, {args.rollouts} rollouts averaged:          {sampled['error_avg']:.2f}%")
+    print(f"  error, mean path (no sampling):        {mean_path['error']:.2f}%")
+    print(f"  glimpse paths: {picture}")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2))
+    print(f"{args.split}_error={sampled['error']:.2f}")
+    return results
+
+
+def _save_png(rgb: np.ndarray, path: Path) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path)
+
+
+if __name__ == "__main__":
+    configure_logging()
+    main(parse_config(EvalArgs, positional=("checkpoint",)))

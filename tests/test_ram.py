@@ -1,0 +1,162 @@
+"""The recurrent attention model: shapes, what is detached, the policy's likelihood, the loss."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from agents.core import CoreNetwork
+from agents.ram import RAMConfig, RecurrentAttentionModel, clipped_gaussian_log_prob
+from agents.reinforce import Episode, reinforce_loss, rollout
+from glimpse_env import GlimpseVectorEnv
+
+
+def model(**kwargs):
+    torch.manual_seed(0)
+    return RecurrentAttentionModel(RAMConfig(glimpse_shape=(2, 6, 6), n_classes=4, **kwargs))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_step_shapes(cell):
+    m = model(cell=cell, hidden_size=32)
+    state = m.initial_state(5)
+    assert len(state) == (2 if cell == "lstm" else 1) and state[0].shape == (5, 32)
+    out, state = m.step(torch.rand(5, 2, 6, 6), torch.zeros(5, 2), state)
+    assert out["h"].shape == (5, 32)
+    assert out["location"].shape == (5, 2) and out["mu"].shape == (5, 2)
+    assert out["log_pi"].shape == (5,) and out["baseline"].shape == (5,)
+    assert m.classify(out["h"]).shape == (5, 4)
+    assert out["location"].abs().max() <= 1
+
+
+def test_core_runs_sequences_like_steps():
+    core = CoreNetwork(3, 7, "gru")
+    x = torch.randn(2, 4, 3)
+    outputs, state = core(x)
+    s = core.initial_state(2)
+    for t in range(4):
+        h, s = core.step(x[:, t], s)
+        torch.testing.assert_close(outputs[:, t], h)
+    with pytest.raises(ValueError, match="cell must be one of"):
+        CoreNetwork(3, 7, "transformer")
+
+
+def grads_of(module, loss):
+    module.zero_grad()
+    loss.backward(retain_graph=True)
+    return {n: p.grad for n, p in module.named_parameters()}
+
+
+def test_detach_decisions():
+    m = model()
+    state = m.initial_state(3)
+    out, _ = m.step(torch.rand(3, 2, 6, 6), torch.zeros(3, 2), state)
+    assert not out["location"].requires_grad  # the sampled location is an action
+    # the baseline's loss reaches the baseline network only
+    g = grads_of(m, out["baseline"].sum())
+    assert all(v is None for n, v in g.items() if not n.startswith("baseline_net"))
+    # the policy's log-likelihood reaches the location network only (detach_location=True)
+    g = grads_of(m, out["log_pi"].sum())
+    assert g["location_net.mean.weight"] is not None
+    assert all(v is None for n, v in g.items() if not n.startswith("location_net"))
+    # ... and the core too when detach_location=False
+    m2 = model(detach_location=False)
+    out2, _ = m2.step(torch.rand(3, 2, 6, 6), torch.zeros(3, 2), m2.initial_state(3))
+    g = grads_of(m2, out2["log_pi"].sum())
+    assert g["core.cell.weight_hh"] is not None and g["glimpse_net.what.weight"] is not None
+    # the class logits train glimpse and core networks
+    g = grads_of(m, m.classify(out["h"]).sum())
+    assert g["glimpse_net.what.weight"] is not None and g["location_net.mean.weight"] is None
+
+
+def test_clipped_gaussian_likelihood_is_a_distribution():
+    mean, std = torch.tensor([[0.9, -0.3]]), 0.2
+    inside = torch.linspace(-1, 1, 20_001)[1:-1]
+    density = clipped_gaussian_log_prob(torch.stack([inside, torch.zeros_like(inside)], 1), mean.expand(len(inside), 2), std)
+    # integrate over x with y fixed: the mass inside plus the two border masses is 1
+    log_y = torch.distributions.Normal(-0.3, std).log_prob(torch.tensor(0.0))
+    px = (density - log_y).exp()
+    mass_inside = float(px.sum() * (2 / 20_000))
+    lo = float(clipped_gaussian_log_prob(torch.tensor([[-1.0, 0.0]]), mean, std).exp() / log_y.exp())
+    hi = float(clipped_gaussian_log_prob(torch.tensor([[1.0, 0.0]]), mean, std).exp() / log_y.exp())
+    assert mass_inside + lo + hi == pytest.approx(1.0, abs=1e-3)
+    assert hi == pytest.approx(1 - torch.distributions.Normal(0.9, std).cdf(torch.tensor(1.0)).item(), rel=1e-5)
+    # inside the interval it is the Gaussian's density
+    a = torch.tensor([[0.5, 0.2]])
+    want = torch.distributions.Normal(mean, std).log_prob(a).sum()
+    torch.testing.assert_close(clipped_gaussian_log_prob(a, mean, std)[0], want)
+
+
+def test_reinforce_makes_a_paying_location_more_probable():
+    """A one-step bandit: reward 1 when the sampled x > 0. REINFORCE must move the mean right."""
+    torch.manual_seed(0)
+    m = model(std=0.3)
+    optimizer = torch.optim.SGD(m.location_net.parameters(), lr=0.5)
+    h = torch.randn(256, 256)
+    before = m.location_net(h)[2][:, 0].mean().item()
+    for _ in range(30):
+        location, log_pi, mu = m.location_net(h)
+        reward = (location[:, 0] > 0).float()
+        baseline = torch.full_like(reward, 0.5)
+        loss = -(log_pi * (reward - baseline)).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    after = m.location_net(h)[2][:, 0].mean().item()
+    assert after > before + 0.3
+
+
+def test_loss_terms_and_their_gradients():
+    B, T = 6, 4
+    logits = torch.randn(B, 3, requires_grad=True)
+    log_pi = torch.randn(B, T - 1, requires_grad=True)
+    baselines = torch.rand(B, T, requires_grad=True)
+    reward = torch.tensor([1.0, 0, 1, 1, 0, 0])
+    episode = Episode(logits, torch.tensor([0, 1, 2, 0, 1, 2]), reward, log_pi, baselines, None,
+                      torch.zeros(B, T - 1, 2), torch.zeros(B, T, 2))  # fmt: skip
+    terms = reinforce_loss(episode)
+    assert set(terms) == {"total", "action", "reinforce", "baseline"}
+    terms["total"].backward()
+    # d(reinforce)/d(log_pi) = -(R - b) / B: positive advantage raises log_pi
+    expected = -(reward[:, None] - baselines.detach()[:, : T - 1]) / B
+    torch.testing.assert_close(log_pi.grad, expected)
+    # the baseline learns from its squared error only
+    torch.testing.assert_close(baselines.grad, 2 * (baselines.detach() - reward[:, None]) / (B * T))
+    with pytest.raises(ValueError, match="sample_label=True"):
+        reinforce_loss(episode, hybrid=False)
+
+
+def test_rollout_through_the_environment(toy_images):
+    images, labels = toy_images
+    envs = GlimpseVectorEnv(8, images=images, labels=labels, glimpse_size=6, n_scales=2, n_glimpses=5, device="cpu")
+    m = model()
+    envs.reset(seed=0)
+    episode = rollout(m, envs, np.arange(8))
+    assert episode.log_pi.shape == (8, 4)  # the last location is never looked at: not scored
+    assert episode.baselines.shape == (8, 5) and episode.path.shape == (8, 5, 2)
+    np.testing.assert_array_equal(episode.labels.numpy(), labels[:8])
+    assert set(episode.reward.tolist()) <= {0.0, 1.0}
+    torch.testing.assert_close(episode.reward, (episode.logits.argmax(-1) == episode.labels).float())
+    assert (episode.path[:, 0] == 0).all()  # the environment's centre start
+    random = rollout(m, envs, np.arange(8), random_locations=True)
+    assert random.log_pi.shape == (8, 0)
+    pure = rollout(m, envs, np.arange(8), sample_label=True)
+    assert pure.label_log_prob.shape == (8,)
+    reinforce_loss(pure, hybrid=False)["total"].backward()
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [(dict(std=-0.1), "std"), (dict(std=0.0), "std"), (dict(n_classes=1), "n_classes"), (dict(hidden_size=0), "hidden_size")],
+)
+def test_bad_model_config(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RAMConfig(glimpse_shape=(1, 8, 8), **kwargs)
+
+
+def test_log_prob_is_finite_far_in_the_tail():
+    value = clipped_gaussian_log_prob(torch.tensor([[1.0, -1.0]]), torch.tensor([[-0.99, 0.99]]), 0.05)
+    assert torch.isfinite(value).all() and value.item() < -100 * math.log(10)

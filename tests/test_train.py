@@ -1,0 +1,119 @@
+"""The REINFORCE trainer end to end: learning, exact resume, checkpoints, configs, the scripts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from agents.checkpoint import CheckpointError, atomic_save, load_checkpoint
+from agents.cli import parse_config
+from agents.trainer import TrainConfig, train
+from tests.conftest import REPO
+
+
+def small_config(tmp_path, data_dir, **kwargs) -> TrainConfig:
+    base = dict(env="GlimpseMNIST-v0", train_subset=512, val_subset=200, batch_size=64, eval_batch_size=100,
+                hidden_size=64, glimpse_hidden=32, glimpse_out=64, epochs=2, out=str(tmp_path / "run"),
+                data_dir=str(data_dir), progress=False, wandb_mode="disabled", threads=1)  # fmt: skip
+    return TrainConfig(**(base | kwargs))
+
+
+def parameters(path):
+    return load_checkpoint(path, "ram")["model"]
+
+
+def test_learns_far_better_than_chance(tmp_path, data_dir):
+    summary = train(small_config(tmp_path, data_dir, train_subset=4096, epochs=4, lr=3e-3, val_subset=500))
+    assert summary["val_error"] < 50.0  # chance is 90 %
+    assert summary["global_step"] == 4 * 4096 // 64
+
+
+def test_resume_continues_exactly(tmp_path, data_dir):
+    straight = train(small_config(tmp_path / "a", data_dir, checkpoint_every=3))
+    # the same run, stopped mid-epoch after 5 steps, then resumed to the end
+    first = train(small_config(tmp_path / "b", data_dir, max_steps=5))
+    assert first["stopped_early"] and first["global_step"] == 5
+    resumed = train(small_config(tmp_path / "b", data_dir, resume=True, lr=1.0))  # a changed lr is ignored
+    assert resumed["global_step"] == straight["global_step"] == 16 and resumed["epoch"] == 2
+    a, b = parameters(tmp_path / "a" / "run" / "last.pt"), parameters(tmp_path / "b" / "run" / "last.pt")
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0, msg=name)
+    assert resumed["val_error"] == straight["val_error"]
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(std=-0.1), "std must be a number > 0"),
+        (dict(n_glimpses=0), "n_glimpses must be an integer > 0"),
+        (dict(env="GlimpseCIFAR-v0"), "unknown env id 'GlimpseCIFAR-v0'; registered glimpse environments"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(cell="transformer"), "cell must be one of"),
+        (dict(wandb_mode="cloud"), "wandb_mode"),
+        (dict(random_glimpses=True, hybrid=False), "needs hybrid"),
+    ],
+)
+def test_bad_config_is_explained(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)
+
+
+def test_checkpoint_is_atomic_data_and_checks_its_kind(tmp_path):
+    path = atomic_save({"weights": torch.ones(3), "step": 7}, tmp_path / "c.pt", kind="ram")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
+    assert load_checkpoint(path, "ram")["step"] == 7
+    with pytest.raises(CheckpointError, match="holds a 'ram' checkpoint, but a 'translation' one"):
+        load_checkpoint(path, "translation")
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "bad.pt", "ram")
+    with pytest.raises(CheckpointError, match="no checkpoint at"):
+        load_checkpoint(tmp_path / "missing.pt", "ram")
+
+
+def test_cli_is_built_from_the_dataclass():
+    @dataclass
+    class Args:
+        rate: float = 0.5
+        """how fast"""
+        name: str | None = None
+        """who"""
+        flag: bool = False
+        """on or off"""
+
+    args = parse_config(Args, ["--rate", "2", "--name", "none", "--flag"])
+    assert args == Args(rate=2.0, name=None, flag=True)
+    assert parse_config(Args, ["--flag", "false"]).flag is False
+    with pytest.raises(SystemExit):
+        parse_config(Args, ["--rate", "fast"])
+
+
+def run_script(*args, cwd):
+    env = os.environ | {"WANDB_MODE": "offline", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_train_and_evaluate_scripts(tmp_path, data_dir):
+    out = tmp_path / "run"
+    result = run_script(
+        str(REPO / "scripts" / "train_ram.py"), "--epochs", "1", "--train-subset", "256", "--batch-size", "64",
+        "--val-subset", "100", "--eval-batch-size", "100", "--out", str(out), "--data-dir", str(data_dir),
+        "--picture-every", "1", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("final validation error: ")
+    assert (out / "best.pt").is_file() and (out / "last.pt").is_file()
+    assert list((out / "wandb").glob("offline-run-*/run-*.wandb"))  # an offline W&B run was written
+    result = run_script(str(REPO / "scripts" / "evaluate.py"), str(out / "best.pt"), "--rollouts", "2", "--subset", "200",
+                        "--batch-size", "100", "--data-dir", str(data_dir), cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1].startswith("test_error=") and 0 <= float(lines[-1].split("=")[1]) <= 100
+    assert "2 rollouts averaged" in result.stdout and (out / "test_glimpse_paths.png").is_file()
+    result = run_script(str(REPO / "scripts" / "train_ram.py"), "--std", "-1", cwd=tmp_path)
+    assert result.returncode != 0 and "std must be a number > 0" in result.stderr
