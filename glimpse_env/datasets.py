@@ -328,30 +328,52 @@ class ImageSource:
         _, C, H, W = self.base_images.shape
         return (C, self.canvas_size, self.canvas_size) if self.canvas_size else (C, H, W)
 
-    def draw_layouts(self, rng: np.random.Generator, indices: np.ndarray | None = None, n: int = 1) -> np.ndarray:
-        """Draw ``(n, L)`` layouts (``n = len(indices)`` when given) from ``rng``.
+    def uniforms_per_episode(self, indexed: bool) -> int:
+        """How many uniform numbers :meth:`layouts_from_uniforms` reads per episode."""
+        per_episode_canvas = self.canvas_size is not None and self.fixed_canvases is None
+        return (0 if indexed else 1) + (2 + 5 * self.n_clutter if per_episode_canvas else 0)
 
-        Draws the image index unless ``indices`` fixes it; draws placement and clutter only when
-        the canvas is generated per episode (or for building the fixed canvases).
+    def layouts_from_uniforms(self, uniforms: np.ndarray, indices: np.ndarray | None = None) -> np.ndarray:
+        """``(B, L)`` layouts from ``(B, m)`` uniforms in ``[0, 1)`` (``m`` from :meth:`uniforms_per_episode`).
+
+        An environment draws each episode's ``m`` numbers in one call of its own generator and this
+        turns a whole batch of them into integers at once: the image index (unless ``indices``
+        gives it), then, when the canvas is made per episode, the digit's place and each clutter
+        piece's source image, crop and place.
         """
+        B = len(uniforms)
+        col = 0
         if indices is None:
-            indices = rng.integers(self.n_images, size=n)
-        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
-        if self.canvas_size is None or (self.fixed_canvases is not None):
+            indices = np.floor(uniforms[:, 0] * self.n_images).astype(np.int64)
+            col = 1
+        indices = np.asarray(indices, dtype=np.int64).reshape(B)
+        if self.canvas_size is None or self.fixed_canvases is not None:
             return indices[:, None]
-        n = len(indices)
         _, _, H, W = self.base_images.shape
-        S, c = self.canvas_size, self.clutter_size
-        digit = np.stack([rng.integers(S - H + 1, size=n), rng.integers(S - W + 1, size=n)], 1)
+        S, c, n = self.canvas_size, self.clutter_size, self.n_clutter
+
+        def integers(u, high):  # uniform integers in [0, high)
+            return np.floor(u * high).astype(np.int64)
+
+        digit = np.stack([integers(uniforms[:, col], S - H + 1), integers(uniforms[:, col + 1], S - W + 1)], 1)
         parts = [indices[:, None], digit]
-        if self.n_clutter:
+        if n:
+            u = uniforms[:, col + 2 : col + 2 + 5 * n].reshape(B, n, 5)
             # "other" digits: draw from N - 1 and skip the episode's own index
-            source = rng.integers(self.n_images - 1, size=(n, self.n_clutter))
+            source = integers(u[..., 0], self.n_images - 1)
             source += source >= indices[:, None]
-            crop = np.stack([rng.integers(H - c + 1, size=(n, self.n_clutter)), rng.integers(W - c + 1, size=(n, self.n_clutter))], -1)
-            where = rng.integers(S - c + 1, size=(n, self.n_clutter, 2))
-            parts.append(np.concatenate([source[..., None], crop, where], -1).reshape(n, -1))
-        return np.concatenate(parts, 1).astype(np.int64)
+            pieces = [source, integers(u[..., 1], H - c + 1), integers(u[..., 2], W - c + 1),
+                      integers(u[..., 3], S - c + 1), integers(u[..., 4], S - c + 1)]  # fmt: skip
+            parts.append(np.stack(pieces, -1).reshape(B, 5 * n))
+        return np.concatenate(parts, 1)
+
+    def draw_layouts(self, rng: np.random.Generator, indices: np.ndarray | None = None, n: int = 1) -> np.ndarray:
+        """``(n, L)`` layouts (``n = len(indices)`` when given) from one generator, in one draw."""
+        if indices is not None:
+            indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+            n = len(indices)
+        uniforms = rng.random((n, self.uniforms_per_episode(indices is not None)))
+        return self.layouts_from_uniforms(uniforms, indices)
 
     def render(self, layouts: np.ndarray) -> np.ndarray:
         """Canvases ``(B, C, S, S)`` (or base images ``(B, C, H, W)``) for ``(B, L)`` layouts."""

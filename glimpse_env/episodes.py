@@ -57,19 +57,22 @@ class GlimpseEpisodes:
 
         ``indices`` (one per row) picks the images; otherwise each rng draws one.
         """
-        layouts, starts = [], []
-        for j, rng in enumerate(rngs):
-            layouts.append(self.source.draw_layouts(rng, None if indices is None else indices[j : j + 1]))
-            starts.append(rng.uniform(-1.0, 1.0, 2) if self.start_mode == "random" else np.zeros(2))
-        layouts = np.concatenate(layouts)
+        # each episode draws all its random numbers in one call of its own generator, so a batch
+        # costs one cheap call per episode and the vector env replays single envs exactly
+        m = self.source.uniforms_per_episode(indices is not None)
+        random_start = self.start_mode == "random"
+        uniforms = np.stack([rng.random(m + 2 * random_start) for rng in rngs]) if len(rngs) else np.zeros((0, m))
+        layouts = self.source.layouts_from_uniforms(uniforms[:, :m], indices)
+        starts = uniforms[:, m:] * 2.0 - 1.0 if random_start else np.zeros((len(rows), 2))
         if self.layouts.shape[1] != layouts.shape[1]:
             self.layouts = np.zeros((len(self.taken), layouts.shape[1]), np.int64)
         self.layouts[rows] = layouts
-        rows_t = torch.from_numpy(rows).to(self.device)
+        # every row at once (the lockstep case) takes plain slices instead of index tensors
+        rows_t = slice(None) if len(rows) == len(self.taken) else torch.from_numpy(rows).to(self.device)
         canvases = torch.from_numpy(self.source.render(layouts)).to(self.device)
         self.table[rows_t] = summed_area_table(canvases)
         self.label[rows_t] = torch.from_numpy(self.source.labels[layouts[:, 0]]).to(self.device)
-        start = torch.from_numpy(np.stack(starts)).to(self.device, torch.float32)
+        start = torch.from_numpy(starts).to(self.device, torch.float32)
         self.location[rows_t] = start
         self.path[rows_t] = 0.0
         self.path[rows_t, 0] = start
