@@ -41,7 +41,7 @@ from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.callbacks import CallbackList, EvalCallback
 from stable_baselines3.common.logger import CSVOutputFormat, Logger
 
-from agents.sb3 import AtomicCheckpoint, GlimpseExtractor, WallClockLimit, WandbWriter, evaluate, make_sb3_env, save_model_atomic
+from agents.sb3 import AtomicCheckpoint, GlimpseExtractor, TimeBudget, WandbWriter, evaluate, make_sb3_env, save_model_atomic
 from agents.tracking import init_wandb
 from agents.cli import parse_config
 
@@ -74,6 +74,8 @@ class Args:
     """W&B project name"""
     max_minutes: float | None = None
     """wall-clock budget for learn(); none means no limit"""
+    max_cpu_minutes: float | None = None
+    """CPU-time budget for learn() (this process; fair on a shared machine); none means no limit"""
     train_subset: int | None = None
     """train on the first N training images only; none means all 54,000"""
     action: Literal["multidiscrete", "box"] = "multidiscrete"
@@ -127,8 +129,9 @@ class Args:
         for name in ("total_timesteps", "num_envs", "grid_size", "frame_stack", "eval_episodes", "test_num_envs", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise ValueError(f"--max-minutes must be > 0 (or none), got {self.max_minutes}")
+        for name in ("max_minutes", "max_cpu_minutes"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be > 0 (or none), got {getattr(self, name)}")
         try:
             self.hidden_layers()
         except ValueError:
@@ -174,19 +177,19 @@ def main(args: Args) -> float:
     model.set_logger(Logger(str(out), [CSVOutputFormat(str(out / "progress.csv")), WandbWriter()]))
     from wandb.integration.sb3 import WandbCallback
 
-    limit = WallClockLimit(args.max_minutes) if args.max_minutes else None
+    budget = TimeBudget(args.max_minutes, args.max_cpu_minutes)
     eval_callback = EvalCallback(eval_env, n_eval_episodes=args.eval_episodes, eval_freq=max(args.eval_freq // args.num_envs, 1),
                                  best_model_save_path=str(out), log_path=str(out), deterministic=True, verbose=1)  # fmt: skip
     callbacks = [
         eval_callback,
         AtomicCheckpoint(out / "checkpoint.zip", args.checkpoint_freq),
         WandbCallback(verbose=0),
-        *([limit] if limit else []),
+        budget,
     ]
     log_interval = 100 if args.algo == "a2c" else 1
-    start = time.monotonic()
+    start, start_cpu = time.monotonic(), time.process_time()
     model.learn(args.total_timesteps, callback=CallbackList(callbacks), log_interval=log_interval)
-    train_seconds = time.monotonic() - start
+    train_seconds, train_cpu_seconds = time.monotonic() - start, time.process_time() - start_cpu
     save_model_atomic(model, out / "model.zip")
 
     tested = model
@@ -200,7 +203,8 @@ def main(args: Args) -> float:
         "tested_model": "best" if tested is not model else "final",
         "best_val_error": 100.0 * (1.0 - eval_callback.best_mean_reward) if eval_callback.evaluations_results else None,
         "steps": int(model.num_timesteps),
-        "train_seconds": round(train_seconds, 1), "stopped_by_wall_clock": bool(limit and limit.stopped),
+        "train_seconds": round(train_seconds, 1), "train_cpu_seconds": round(train_cpu_seconds, 1),
+        "stopped_by": budget.stopped_by or "total_timesteps",
         "threads": args.threads, "command": command,
     }  # fmt: skip
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
