@@ -27,11 +27,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from agents.ram import RecurrentAttentionModel
 
-__all__ = ["Episode", "LossWeights", "evaluate", "reinforce_loss", "rollout"]
+__all__ = ["Episode", "EpisodeLoss", "LossWeights", "evaluate", "reinforce_loss", "rollout"]
 
 
 @dataclass
@@ -156,19 +157,46 @@ def reinforce_loss(episode: Episode, weights: LossWeights = LossWeights(), hybri
     return {"total": total, "action": action, "reinforce": reinforce, "baseline": baseline}
 
 
+class EpisodeLoss(nn.Module):
+    """One batched episode and its loss as a single ``forward``, so that
+    :class:`torch.nn.parallel.DistributedDataParallel` can wrap it: DDP synchronises gradients for
+    what happens inside ``forward``, and a whole episode is what one gradient step is made of.
+
+    Args:
+        model: the agent.
+        weights, hybrid: see :func:`reinforce_loss`.
+        random_locations: the random-glimpse control (see :func:`rollout`).
+    """
+
+    def __init__(self, model: RecurrentAttentionModel, weights: LossWeights = LossWeights(), hybrid: bool = True,
+                 random_locations: bool = False):  # fmt: skip
+        super().__init__()
+        self.model = model
+        self.weights, self.hybrid, self.random_locations = weights, hybrid, random_locations
+
+    def forward(self, envs, indices=None, deterministic: bool = False) -> tuple[dict[str, torch.Tensor], Episode]:
+        """Play ``indices`` (see :func:`rollout`) and return ``(loss terms, episode)``."""
+        episode = rollout(self.model, envs, indices, deterministic=deterministic, sample_label=not self.hybrid,
+                          random_locations=self.random_locations)  # fmt: skip
+        return reinforce_loss(episode, self.weights, self.hybrid), episode
+
+
 @torch.no_grad()
-def evaluate(model: RecurrentAttentionModel, envs, n_images: int, *, rollouts: int = 1, deterministic: bool = False,
+def evaluate(model: RecurrentAttentionModel, envs, images, *, rollouts: int = 1, deterministic: bool = False,
              random_locations: bool = False, seed: int = 0) -> dict[str, float]:  # fmt: skip
-    """Error rates on the first ``n_images`` images of the environment's split, swept in order.
+    """Error rates on ``images`` of the environment's split (an int ``n`` means the first ``n``).
 
     With ``rollouts = M > 1`` the class probabilities of ``M`` rollouts per image are averaged
     before the argmax. Locations are sampled from the policy (seeded by ``seed``, so the result is
-    reproducible) unless ``deterministic``.
+    reproducible) unless ``deterministic``. A rank of a distributed run passes its shard of the
+    images and sums the ``wrong_*`` counts over ranks.
 
     Returns:
-        ``{"error": percent of the first rollout, "error_avg": percent after averaging M,
-        "n": images}``.
+        ``{"error": percent wrong after the first rollout, "error_avg": percent wrong after averaging
+        M, "wrong_first", "wrong_avg", "n"}``.
     """
+    images = np.arange(images) if np.isscalar(images) else np.asarray(images)
+    n_images = len(images)
     was_training = model.training
     model.eval()
     B = envs.num_envs
@@ -181,7 +209,7 @@ def evaluate(model: RecurrentAttentionModel, envs, n_images: int, *, rollouts: i
     wrong_first = wrong_avg = 0
     try:
         for start in range(0, n_images, B):
-            indices = np.arange(start, start + B) % n_images  # the last batch wraps; extras are ignored
+            indices = images[np.arange(start, start + B) % n_images]  # the last batch wraps; extras are ignored
             keep = min(B, n_images - start)
             probs = None
             for m in range(rollouts):
@@ -198,4 +226,5 @@ def evaluate(model: RecurrentAttentionModel, envs, n_images: int, *, rollouts: i
         if cuda_states is not None:
             torch.cuda.set_rng_state_all(cuda_states)
         model.train(was_training)
-    return {"error": 100.0 * wrong_first / n_images, "error_avg": 100.0 * wrong_avg / n_images, "n": n_images}
+    return {"error": 100.0 * wrong_first / max(n_images, 1), "error_avg": 100.0 * wrong_avg / max(n_images, 1),
+            "wrong_first": wrong_first, "wrong_avg": wrong_avg, "n": n_images}  # fmt: skip

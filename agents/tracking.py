@@ -8,7 +8,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["WANDB_MODES", "init_wandb", "rgb_to_wandb"]
+__all__ = ["WANDB_MODES", "cpu_name", "init_wandb", "rgb_to_wandb"]
 
 WANDB_MODES = ("disabled", "offline", "online")
 
@@ -37,3 +37,17 @@ def rgb_to_wandb(image, caption: str | None = None):
     import wandb
 
     return wandb.Image(image, caption=caption)
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), for the hardware line of benchmarks and results."""
+    import platform
+    from pathlib import Path
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"

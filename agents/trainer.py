@@ -23,12 +23,15 @@ from typing import Literal
 import gymnasium as gym
 import numpy as np
 import torch
+from torch.nn.parallel import DistributedDataParallel
 
 import glimpse_env  # noqa: F401  (registers the environment ids)
 from agents.checkpoint import atomic_save, load_checkpoint
 from agents.core import CELLS
 from agents.ram import RAMConfig, RecurrentAttentionModel
-from agents.reinforce import LossWeights, evaluate, reinforce_loss, rollout
+from agents.distributed import Distributed
+from agents.distributed import setup as setup_distributed
+from agents.reinforce import EpisodeLoss, LossWeights, evaluate
 from agents.tracking import WANDB_MODES, init_wandb, rgb_to_wandb
 from glimpse_env.render import image_grid
 
@@ -204,20 +207,40 @@ def _epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
+def _seed_rank(config: TrainConfig, rank: int) -> None:
+    """Rank ``r``'s location noise: its own stream, the plain seed for a single process."""
+    torch.manual_seed(config.seed + 1_000_003 * rank)
+
+
 def train(config: TrainConfig) -> dict:
-    """Train; return the final summary (``val_error``, ``best_val_error``, ``epoch``, ``seconds``, ...)."""
+    """Train; return the final summary (``val_error``, ``best_val_error``, ``epoch``, ``seconds``, ...).
+
+    Under ``torchrun`` each rank plays its own slice of every global batch on its own vector
+    environment (sub-env seeds ``seed + rank * batch_size + i``), gradients are averaged by
+    DistributedDataParallel, and rank 0 alone logs and writes checkpoints. After an elastic restart
+    (a worker died and torchrun restarted the group) the run resumes from ``last.pt`` by itself.
+    """
+    group, device = setup_distributed(config.device)
+    try:
+        return _train(config, group, device)
+    finally:
+        group.close()
+
+
+def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     out = Path(config.out)
     checkpoint = None
-    if config.resume:
+    if config.resume or (group.restart > 0 and (out / "last.pt").is_file()):
         checkpoint = load_checkpoint(out / "last.pt", CHECKPOINT_KIND)
         saved = checkpoint["config"]
         changed = {k: (saved[k], getattr(config, k)) for k in saved if k not in RUN_CONTROL and saved[k] != getattr(config, k)}
         if changed:
             logger.warning("resuming with the checkpoint's settings; ignoring command-line changes to %s", changed)
         config = dataclasses.replace(config, **{k: v for k, v in saved.items() if k not in RUN_CONTROL})
+    config = dataclasses.replace(config, device=device)
     if config.threads:
         torch.set_num_threads(config.threads)
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.seed)  # the same initial weights on every rank
 
     train_env = build_env(config, "train", config.batch_size, config.train_subset)
     val_env = build_env(config, "val", config.eval_batch_size)
@@ -225,16 +248,22 @@ def train(config: TrainConfig) -> dict:
     n_val = val_env.config.source.n_images
     if config.val_subset is not None:
         n_val = min(config.val_subset, n_val)
-    if n_train < config.batch_size:
-        raise ValueError(f"batch_size={config.batch_size} exceeds the {n_train} training images; lower it")
-    steps_per_epoch = n_train // config.batch_size
+    global_batch = config.batch_size * group.world_size
+    if n_train < global_batch:
+        raise ValueError(f"the global batch ({config.batch_size} x {group.world_size} ranks) exceeds the {n_train} training images; lower batch_size")
+    steps_per_epoch = n_train // global_batch
     total_steps = steps_per_epoch * config.epochs
 
     model = build_model(config, train_env.config.glimpse_shape, train_env.config.n_classes)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, total_steps))
     weights = LossWeights(config.ce_weight, 0.0 if config.random_glimpses else config.reinforce_weight, config.baseline_weight)
-    train_env.reset(seed=config.seed)
+    episode_loss: torch.nn.Module = EpisodeLoss(model, weights, config.hybrid, config.random_glimpses)
+    if group.enabled:
+        # the random-glimpse control never uses the location network
+        episode_loss = DistributedDataParallel(episode_loss, find_unused_parameters=config.random_glimpses)
+    train_env.reset(seed=config.seed + group.rank * config.batch_size)
+    _seed_rank(config, group.rank)
 
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_val_error": None, "best_epoch": None,
              "seconds": 0.0, "history": [], "wandb_id": None}  # fmt: skip
@@ -242,25 +271,40 @@ def train(config: TrainConfig) -> dict:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
-        torch.random.set_rng_state(checkpoint["torch_rng"])
-        if checkpoint.get("cuda_rng") and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(checkpoint["cuda_rng"])
-        train_env.set_rng_states(checkpoint["env_rng"])
+        ranks = checkpoint["ranks"]
+        if len(ranks) == group.world_size:
+            mine = ranks[group.rank]
+            torch.random.set_rng_state(mine["torch_rng"])
+            if mine.get("cuda_rng") and device.startswith("cuda"):
+                torch.cuda.set_rng_state(mine["cuda_rng"], device)
+            train_env.set_rng_states(mine["env_rng"])
+        else:
+            logger.warning("checkpoint written by %d ranks, resuming on %d: random streams restart from the seed "
+                           "(the run continues, but not bit for bit)", len(ranks), group.world_size)  # fmt: skip
         state.update(checkpoint["state"])
         logger.info("resumed from %s at epoch %d, step %d", out / "last.pt", state["epoch"], state["step_in_epoch"])
 
-    run = init_wandb(config.wandb_project, dataclasses.asdict(config), config.wandb_mode, dir=out,
-                     name=f"{config.env}__ram__{config.seed}", id=state["wandb_id"], resume="allow")  # fmt: skip
-    state["wandb_id"] = run.id
+    if group.is_main:
+        run = init_wandb(config.wandb_project, dataclasses.asdict(config) | {"world_size": group.world_size},
+                         config.wandb_mode, dir=out, name=f"{config.env}__ram__{config.seed}",
+                         id=state["wandb_id"], resume="allow")  # fmt: skip
+        state["wandb_id"] = run.id
+    else:
+        run = init_wandb(config.wandb_project, {}, "disabled")
 
     def save(path: Path) -> None:
-        atomic_save({
-            "config": dataclasses.asdict(config), "model": model.state_dict(), "model_config": dataclasses.asdict(model.config),
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        # every rank's random state, so a restarted group continues each stream where it was
+        ranks = group.gather({
             "torch_rng": torch.random.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if config.device.startswith("cuda") else [],
-            "env_rng": train_env.rng_states(), "state": dict(state),
-        }, path, CHECKPOINT_KIND)  # fmt: skip
+            "cuda_rng": torch.cuda.get_rng_state(device) if device.startswith("cuda") else [],
+            "env_rng": train_env.rng_states(),
+        })  # fmt: skip
+        if group.is_main:
+            atomic_save({
+                "config": dataclasses.asdict(config), "model": model.state_dict(),
+                "model_config": dataclasses.asdict(model.config), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "ranks": ranks, "state": dict(state),
+            }, path, CHECKPOINT_KIND)  # fmt: skip
 
     budget = config.max_minutes * 60 if config.max_minutes else math.inf
     started = time.perf_counter()
@@ -268,19 +312,18 @@ def train(config: TrainConfig) -> dict:
     out_of_time = False
     val_error = None
     n_params = sum(p.numel() for p in model.parameters())
-    logger.info("%s: %d parameters, %d steps/epoch of %d episodes", config.env, n_params, steps_per_epoch, config.batch_size)
+    logger.info("%s: %d parameters; %d steps/epoch of %d episodes (%d per rank x %d ranks), lr %g",
+                config.env, n_params, steps_per_epoch, global_batch, config.batch_size, group.world_size, config.lr)  # fmt: skip
 
     while state["epoch"] < config.epochs and not out_of_time:
         epoch = state["epoch"]
         order = _epoch_order(config.seed, epoch, n_train)
-        bar = _progress(config, steps_per_epoch, state["step_in_epoch"], epoch)
+        bar = _progress(config, steps_per_epoch, state["step_in_epoch"], epoch, group.is_main)
         sums, count, tick, images_since = {}, 0, time.perf_counter(), 0
         model.train()
         while state["step_in_epoch"] < steps_per_epoch:
-            i = state["step_in_epoch"]
-            batch = order[i * config.batch_size : (i + 1) * config.batch_size]
-            episode = rollout(model, train_env, batch, sample_label=not config.hybrid, random_locations=config.random_glimpses)
-            losses = reinforce_loss(episode, weights, hybrid=config.hybrid)
+            first = (state["step_in_epoch"] * group.world_size + group.rank) * config.batch_size
+            losses, episode = episode_loss(train_env, order[first : first + config.batch_size])
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
             if config.grad_clip:
@@ -289,7 +332,7 @@ def train(config: TrainConfig) -> dict:
             scheduler.step()
             state["step_in_epoch"] += 1
             state["global_step"] += 1
-            images_since += config.batch_size
+            images_since += global_batch
             with torch.no_grad():
                 metrics = {f"losses/{k}": v.detach() for k, v in losses.items()}
                 metrics["charts/train_accuracy"] = episode.reward.mean()
@@ -303,27 +346,30 @@ def train(config: TrainConfig) -> dict:
                 now = time.perf_counter()
                 logged = {k: float(v) / count for k, v in sums.items()}
                 logged.update({"charts/learning_rate": scheduler.get_last_lr()[0], "charts/location_std": config.std,
-                               "charts/images_per_second": images_since / (now - tick), "charts/epoch": epoch})  # fmt: skip
+                               "charts/images_per_second": images_since / (now - tick), "charts/epoch": epoch,
+                               "charts/global_batch": global_batch})  # fmt: skip
                 run.log(logged, step=state["global_step"])
                 bar.set_postfix(loss=f"{logged['losses/total']:.3f}", acc=f"{logged['charts/train_accuracy']:.3f}")
                 sums, count, tick, images_since = {}, 0, now, 0
             state["seconds"] = seconds_before + time.perf_counter() - started
             if config.checkpoint_every and state["global_step"] % config.checkpoint_every == 0:
                 save(out / "last.pt")
-            if time.perf_counter() - started >= budget or state["global_step"] == config.max_steps:
+            over = time.perf_counter() - started >= budget
+            # ranks must agree to stop on the same step; the clock is checked only when there is a budget
+            if (group.any(over) if budget < math.inf else over) or state["global_step"] == config.max_steps:
                 out_of_time = True
                 break
         bar.close()
         if not out_of_time:
             state["epoch"] += 1
             state["step_in_epoch"] = 0
-        result = evaluate(model, val_env, n_val, seed=config.seed)
-        val_error = result["error"]
+        shard = evaluate(model, val_env, np.arange(group.rank, n_val, group.world_size), seed=config.seed)
+        val_error = 100.0 * group.sum([shard["wrong_first"]])[0] / n_val
         record = {"epoch": state["epoch"], "global_step": state["global_step"], "val_error": val_error,
                   "seconds": round(state["seconds"], 2)}  # fmt: skip
         state["history"].append(record)
         log = {"charts/val_error": val_error, "charts/val_accuracy": 1 - val_error / 100, "charts/epoch": state["epoch"]}
-        if config.picture_every and (state["epoch"] % config.picture_every == 0 or out_of_time):
+        if group.is_main and config.picture_every and (state["epoch"] % config.picture_every == 0 or out_of_time):
             frames = val_env.episode_frames(np.arange(min(16, val_env.num_envs)))
             log["attention/glimpse_paths"] = rgb_to_wandb(image_grid(frames), caption=f"epoch {state['epoch']}")
         run.log(log, step=state["global_step"])
@@ -337,17 +383,18 @@ def train(config: TrainConfig) -> dict:
 
     summary = {"val_error": val_error, "best_val_error": state["best_val_error"], "best_epoch": state["best_epoch"],
                "epoch": state["epoch"], "global_step": state["global_step"], "seconds": state["seconds"],
-               "stopped_early": out_of_time, "parameters": n_params}  # fmt: skip
+               "stopped_early": out_of_time, "parameters": n_params, "world_size": group.world_size,
+               "global_batch": global_batch}  # fmt: skip
     run.summary.update({k: v for k, v in summary.items() if v is not None})
     run.finish()
     return summary
 
 
-def _progress(config: TrainConfig, total: int, initial: int, epoch: int):
+def _progress(config: TrainConfig, total: int, initial: int, epoch: int, show: bool = True):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, initial=initial, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
-                disable=not config.progress or None, dynamic_ncols=True)  # fmt: skip
+                disable=not (config.progress and show) or None, dynamic_ncols=True)  # fmt: skip
 
 
 def configure_logging() -> None:

