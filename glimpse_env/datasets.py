@@ -40,10 +40,12 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 logger = logging.getLogger(__name__)
 
@@ -311,6 +313,7 @@ class ImageSource:
         self.clutter_size = clutter_size
         self.augment = augment and canvas_size is not None
         self.fixed_canvases = None
+        self._device_copies: dict[torch.device, dict[str, torch.Tensor]] = {}
         if canvas_size is not None and not self.augment:
             layouts = self.draw_layouts(np.random.default_rng(fixed_seed), np.arange(N))
             # in chunks: the int32 scratch canvas of 10,000 100x100 images would take 400 MB at once
@@ -375,32 +378,56 @@ class ImageSource:
         uniforms = rng.random((n, self.uniforms_per_episode(indices is not None)))
         return self.layouts_from_uniforms(uniforms, indices)
 
-    def render(self, layouts: np.ndarray) -> np.ndarray:
-        """Canvases ``(B, C, S, S)`` (or base images ``(B, C, H, W)``) for ``(B, L)`` layouts."""
+    def tensors(self, device) -> dict[str, torch.Tensor]:
+        """Base images, fixed canvases (if any) and labels as tensors on ``device``, copied once."""
+        device = torch.device(device)
+        if device not in self._device_copies:
+            arrays = {"base": self.base_images, "labels": self.labels}
+            if self.fixed_canvases is not None:
+                arrays["fixed"] = self.fixed_canvases
+            with warnings.catch_warnings():
+                # the arrays are read-only on purpose; these tensors are only ever read, so on the
+                # CPU they share the arrays' memory instead of copying them
+                warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+                self._device_copies[device] = {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}
+        return self._device_copies[device]
+
+    def render_tensor(self, layouts: np.ndarray, device="cpu") -> torch.Tensor:
+        """Canvases ``(B, C, S, S)`` (or base images ``(B, C, H, W)``) for ``(B, L)`` layouts, made on ``device``.
+
+        A device-resident environment builds its canvases where its images are; only the small
+        layout array crosses over.
+        """
+        data = self.tensors(device)
+        layouts = torch.from_numpy(np.ascontiguousarray(layouts)).to(data["base"].device)
         indices = layouts[:, 0]
         if self.canvas_size is None:
-            return self.base_images[indices]
+            return data["base"][indices]
         if self.fixed_canvases is not None:
-            return self.fixed_canvases[indices]
-        images = self.base_images
+            return data["fixed"][indices]
+        images = data["base"]
         B = len(layouts)
         _, C, H, W = images.shape
         S, c = self.canvas_size, self.clutter_size
-        is_int = images.dtype == np.uint8
-        canvas = np.zeros((B, C, S, S), np.int32 if is_int else np.float32)
-        b = np.arange(B)[:, None, None, None]
-        ch = np.arange(C)[None, :, None, None]
-        rc = np.arange(c)
+        is_int = images.dtype == torch.uint8
+        canvas = torch.zeros((B, C, S, S), dtype=torch.int32 if is_int else torch.float32, device=images.device)
+        arange = functools.partial(torch.arange, device=images.device)
+        b, ch, rc = arange(B)[:, None, None, None], arange(C)[None, :, None, None], arange(c)
         for k in range(self.n_clutter):
             src, cr, cc, pr, pc = layouts[:, 3 + 5 * k : 8 + 5 * k].T
             piece = images[src[:, None, None, None], ch, (cr[:, None] + rc)[:, None, :, None], (cc[:, None] + rc)[:, None, None, :]]
+            # one piece per canvas: no index repeats within this assignment, so += is exact
             canvas[b, ch, (pr[:, None] + rc)[:, None, :, None], (pc[:, None] + rc)[:, None, None, :]] += piece
-        rows = (layouts[:, 1:2] + np.arange(H))[:, None, :, None]
-        cols = (layouts[:, 2:3] + np.arange(W))[:, None, None, :]
+        rows = (layouts[:, 1:2] + arange(H))[:, None, :, None]
+        cols = (layouts[:, 2:3] + arange(W))[:, None, None, :]
         canvas[b, ch, rows, cols] += images[indices]
         if is_int:
-            return np.minimum(canvas, 255).astype(np.uint8)
-        return np.minimum(canvas, 1.0)
+            return canvas.clamp_(max=255).to(torch.uint8)
+        return canvas.clamp_(max=1.0)
+
+    def render(self, layouts: np.ndarray) -> np.ndarray:
+        """:meth:`render_tensor` on the CPU, as a NumPy array."""
+        return self.render_tensor(layouts, "cpu").numpy()
 
 
 def check_user_images(images, labels) -> tuple[np.ndarray, np.ndarray]:

@@ -69,9 +69,10 @@ class GlimpseEpisodes:
         self.layouts[rows] = layouts
         # every row at once (the lockstep case) takes plain slices instead of index tensors
         rows_t = slice(None) if len(rows) == len(self.taken) else torch.from_numpy(rows).to(self.device)
-        canvases = torch.from_numpy(self.source.render(layouts)).to(self.device)
+        canvases = self.source.render_tensor(layouts, self.device)
         self.table[rows_t] = summed_area_table(canvases)
-        self.label[rows_t] = torch.from_numpy(self.source.labels[layouts[:, 0]]).to(self.device)
+        labels = self.source.tensors(self.device)["labels"]
+        self.label[rows_t] = labels[torch.from_numpy(layouts[:, 0]).to(self.device)]
         start = torch.from_numpy(starts).to(self.device, torch.float32)
         self.location[rows_t] = start
         self.path[rows_t] = 0.0
