@@ -1,0 +1,211 @@
+"""Training a translation model: the step, the schedule, validation, and exact checkpoint/resume.
+
+The loss is the per-token cross-entropy with label smoothing (Szegedy et al., 2016), PAD targets
+ignored. Adam, gradient-norm clipping, and a learning rate that warms up linearly for
+``warmup_steps`` and then stays constant (``schedule="constant"``) or decays with the inverse
+square root of the step (``"inverse-sqrt"``, Vaswani et al., 2017).
+
+A :class:`Trainer` checkpoint (:meth:`Trainer.state_dict`) holds the model, the optimiser, the
+scheduler, the torch random state (dropout), and the position in the data (epoch and batch); the
+batch order of an epoch is a function of ``(seed, epoch)`` only
+(:func:`~seq_attention.batching.bucket_batches`). Loading it and training on is bit-for-bit the
+run that never stopped (on the same machine and thread count).
+
+Dimension letters: ``B`` batch, ``T`` target length, ``V`` target vocabulary.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from seq_attention.batching import Batch, bucket_batches, collate
+from seq_attention.decoding import translate
+from seq_attention.metrics import Scores, corpus_scores
+from seq_attention.tokenize import PAD, SubwordTokenizer
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SCHEDULES", "Progress", "Trainer", "sequence_loss", "validate"]
+
+SCHEDULES = ("constant", "inverse-sqrt")
+
+
+def sequence_loss(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> tuple[torch.Tensor, int]:
+    """Summed token cross-entropy and the number of counted tokens.
+
+    Args:
+        logits: ``(B, T, V)``.
+        targets: ``(B, T)``, PAD where nothing is predicted.
+        label_smoothing: mass spread uniformly over the vocabulary.
+
+    Returns:
+        ``(loss, n)``: a scalar sum over the ``n`` non-PAD targets.
+    """
+    loss = F.cross_entropy(
+        logits.flatten(0, 1), targets.flatten(), ignore_index=PAD, label_smoothing=label_smoothing, reduction="sum"
+    )
+    return loss, int((targets != PAD).sum())
+
+
+@dataclass
+class Progress:
+    """Where a run is: counters that a checkpoint stores and a resumed run continues from."""
+
+    epoch: int = 0
+    """the epoch under way (0-based)"""
+    batch: int = 0
+    """batches of that epoch already done"""
+    global_step: int = 0
+    """optimiser steps so far"""
+    target_tokens: int = 0
+    """target tokens trained on so far"""
+    train_seconds: float = 0.0
+    """wall-clock seconds spent in training and validation so far, over all sessions"""
+    step_seconds: float = 0.0
+    """wall-clock seconds spent in training steps alone (for tokens per second)"""
+    best_bleu: float = -1.0
+    """best validation BLEU so far"""
+    best_epoch: int = -1
+    """epoch (1-based count of epochs done) of the best validation BLEU"""
+    history: list = field(default_factory=list)
+    """one dict per validation"""
+
+
+class _Schedule:
+    """``lr(step) / lr = min(1, step / warmup) * decay(step)``: a picklable LambdaLR factor."""
+
+    def __init__(self, warmup_steps: int, kind: str):
+        if kind not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {kind!r}")
+        self.warmup_steps, self.kind = max(0, warmup_steps), kind
+
+    def __call__(self, step: int) -> float:
+        step = step + 1
+        warm = min(1.0, step / self.warmup_steps) if self.warmup_steps else 1.0
+        if self.kind == "inverse-sqrt" and step > self.warmup_steps:
+            return math.sqrt(max(1, self.warmup_steps) / step)
+        return warm
+
+
+class Trainer:
+    """Owns the optimiser and the schedule of one model and feeds it bucketed batches.
+
+    Args:
+        model: a model from :func:`seq_attention.models.build_model`.
+        examples: training ``(source ids, target ids)`` pairs, EOS included.
+        lr: peak learning rate of Adam.
+        max_tokens: padded tokens per batch (see :func:`~seq_attention.batching.bucket_batches`).
+        seed: the batch order of epoch ``e`` depends on ``(seed, e)`` only.
+        label_smoothing: see :func:`sequence_loss`.
+        clip_norm: gradient norm bound (0 disables clipping).
+        warmup_steps: linear warm-up length.
+        schedule: one of :data:`SCHEDULES`.
+        device: where the model and batches live.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        examples: Sequence[tuple[list[int], list[int]]],
+        lr: float = 1e-3,
+        max_tokens: int = 3000,
+        seed: int = 1,
+        label_smoothing: float = 0.1,
+        clip_norm: float = 1.0,
+        warmup_steps: int = 0,
+        schedule: str = "constant",
+        device: str | torch.device = "cpu",
+    ):
+        if not examples:
+            raise ValueError("cannot train on an empty corpus: no training examples")
+        self.model = model.to(device)
+        self.examples = list(examples)
+        self.lengths = [max(len(s), len(t)) for s, t in self.examples]
+        self.max_tokens, self.seed = max_tokens, seed
+        self.label_smoothing, self.clip_norm = label_smoothing, clip_norm
+        self.device = torch.device(device)
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _Schedule(warmup_steps, schedule))
+        self.progress = Progress()
+
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        """The example indices of every batch of ``epoch``, in training order."""
+        return bucket_batches(self.lengths, self.max_tokens, self.seed, epoch)
+
+    def train_step(self, index: Sequence[int]) -> tuple[float, int]:
+        """One optimiser step on the examples at ``index``; returns (mean token loss, target tokens)."""
+        self.model.train()
+        batch: Batch = collate(self.examples, index).to(self.device)
+        logits, _ = self.model(batch.src, batch.src_lengths, batch.tgt_in)
+        loss_sum, n = sequence_loss(logits, batch.tgt_out, self.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        (loss_sum / n).backward()
+        if self.clip_norm > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.progress.global_step += 1
+        self.progress.target_tokens += n
+        return float(loss_sum) / n, n
+
+    @torch.no_grad()
+    def evaluate_loss(self, examples: Sequence[tuple[list[int], list[int]]]) -> float:
+        """Mean per-token cross-entropy (no label smoothing) on ``examples``, in eval mode."""
+        was_training = self.model.training
+        self.model.eval()
+        total, count = 0.0, 0
+        for index in bucket_batches([max(len(s), len(t)) for s, t in examples], self.max_tokens, 0, 0, shuffle=False):
+            batch = collate(examples, index).to(self.device)
+            logits, _ = self.model(batch.src, batch.src_lengths, batch.tgt_in)
+            loss, n = sequence_loss(logits, batch.tgt_out)
+            total, count = total + float(loss), count + n
+        self.model.train(was_training)
+        return total / max(1, count)
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue exactly: tensors, numbers, strings, lists, dicts only."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "progress": asdict(self.progress),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Inverse of :meth:`state_dict`."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        self.progress = Progress(**state["progress"])
+
+
+def validate(
+    model: nn.Module,
+    pairs: Sequence[tuple[str, str]],
+    src_tokenizer: SubwordTokenizer,
+    tgt_tokenizer: SubwordTokenizer,
+    beam: int = 1,
+    device: str | torch.device = "cpu",
+) -> tuple[Scores, list[str], float]:
+    """Translate the sources of ``pairs`` and score them against the targets.
+
+    Returns:
+        ``(scores, hypotheses, seconds)``.
+    """
+    start = time.perf_counter()
+    hypotheses, _ = translate(model, [s for s, _ in pairs], src_tokenizer, tgt_tokenizer, beam=beam, device=device)
+    return corpus_scores(hypotheses, [t for _, t in pairs]), hypotheses, time.perf_counter() - start

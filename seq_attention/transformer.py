@@ -1,0 +1,143 @@
+"""A small Transformer (Vaswani et al., 2017) built on :class:`~seq_attention.attention.MultiHeadAttention`.
+
+Pre-layer-norm residual blocks (Xiong et al., 2020: stable without a long warm-up), sinusoidal
+positions, embeddings scaled by ``sqrt(E)``, target embeddings tied to the output layer. Same
+interface as :class:`~seq_attention.models.RNNSeq2Seq`; during decoding the state is the prefix
+decoded so far and each step reruns the decoder on it (short sentences; no cache to keep in sync).
+
+Dimension letters: ``B`` batch, ``S`` source length, ``T`` target length, ``E`` model width,
+``F`` feed-forward width (``ModelConfig.hidden_size``), ``H`` heads, ``V`` target vocabulary.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from seq_attention.attention import MultiHeadAttention
+from seq_attention.models import Memory, ModelConfig, sinusoid
+from seq_attention.tokenize import PAD
+
+__all__ = ["DecoderLayer", "EncoderLayer", "Transformer"]
+
+MAX_POSITIONS = 1024
+
+
+class FeedForward(nn.Sequential):
+    """``W_2 dropout(ReLU(W_1 x))``: ``(..., E)`` -> ``(..., E)``."""
+
+    def __init__(self, width: int, inner: int, dropout: float):
+        super().__init__(nn.Linear(width, inner), nn.ReLU(), nn.Dropout(dropout), nn.Linear(inner, width))
+
+
+class EncoderLayer(nn.Module):
+    """``x + SelfAttn(LN(x))``, then ``x + FF(LN(x))``."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        E = config.embed_size
+        self.self_attention = MultiHeadAttention(E, config.heads, dropout=config.dropout)
+        self.feed_forward = FeedForward(E, config.hidden_size, config.dropout)
+        self.norms = nn.ModuleList([nn.LayerNorm(E), nn.LayerNorm(E)])
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``x`` ``(B, S, E)``, key-padding ``mask`` ``(B, 1, S)`` -> ``(B, S, E)``."""
+        h = self.norms[0](x)
+        x = x + self.dropout(self.self_attention(h, h, h, mask, need_weights=False)[0])
+        return x + self.dropout(self.feed_forward(self.norms[1](x)))
+
+
+class DecoderLayer(nn.Module):
+    """Masked self-attention, attention over the encoder output, feed-forward; each pre-LN and residual."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        E = config.embed_size
+        self.self_attention = MultiHeadAttention(E, config.heads, dropout=config.dropout)
+        self.cross_attention = MultiHeadAttention(E, config.heads, dropout=config.dropout)
+        self.feed_forward = FeedForward(E, config.hidden_size, config.dropout)
+        self.norms = nn.ModuleList([nn.LayerNorm(E) for _ in range(3)])
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(
+        self, y: torch.Tensor, memory: torch.Tensor, self_mask: torch.Tensor, memory_mask: torch.Tensor, need_weights: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Args: ``y`` ``(B, T, E)``, ``memory`` ``(B, S, E)``, causal ``self_mask`` ``(T, T)``,
+        ``memory_mask`` ``(B, 1, S)``. Returns ``(B, T, E)`` and cross-attention ``(B, H, T, S)`` or ``None``."""
+        h = self.norms[0](y)
+        y = y + self.dropout(self.self_attention(h, h, h, self_mask, need_weights=False)[0])
+        attended, weights = self.cross_attention(self.norms[1](y), memory, memory, memory_mask, need_weights=need_weights)
+        y = y + self.dropout(attended)
+        return y + self.dropout(self.feed_forward(self.norms[2](y))), weights
+
+
+class Transformer(nn.Module):
+    """Encoder-decoder Transformer; ``config.embed_size`` is the model width, ``hidden_size`` the feed-forward one."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        E = config.embed_size
+        self.config = config
+        self.src_embedding = nn.Embedding(config.src_vocab, E, padding_idx=PAD)
+        self.tgt_embedding = nn.Embedding(config.tgt_vocab, E, padding_idx=PAD)
+        for embedding in (self.src_embedding, self.tgt_embedding):
+            nn.init.normal_(embedding.weight, std=E**-0.5)
+            with torch.no_grad():
+                embedding.weight[PAD].zero_()
+        self.register_buffer("positions", sinusoid(MAX_POSITIONS, E), persistent=False)
+        self.encoder_layers = nn.ModuleList([EncoderLayer(config) for _ in range(config.layers)])
+        self.decoder_layers = nn.ModuleList([DecoderLayer(config) for _ in range(config.layers)])
+        self.encoder_norm = nn.LayerNorm(E)
+        self.decoder_norm = nn.LayerNorm(E)
+        self.output = nn.Linear(E, config.tgt_vocab)
+        if config.tie_embeddings:
+            self.output.weight = self.tgt_embedding.weight
+        self.dropout = nn.Dropout(config.dropout)
+
+    def _embed(self, embedding: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
+        if ids.shape[1] > MAX_POSITIONS:
+            raise ValueError(f"sequences longer than {MAX_POSITIONS} tokens are not supported, got {ids.shape[1]}")
+        scale = math.sqrt(embedding.embedding_dim)
+        return self.dropout(embedding(ids) * scale + self.positions[: ids.shape[1]])
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor | None = None) -> Memory:
+        """``src`` ``(B, S)`` -> :class:`~seq_attention.models.Memory` with ``keys`` ``(B, S, E)``, ``mask`` ``(B, S)``."""
+        mask = src != PAD  # (B, S)
+        x = self._embed(self.src_embedding, src)
+        for layer in self.encoder_layers:
+            x = layer(x, mask.unsqueeze(1))
+        return Memory(self.encoder_norm(x), None, mask, None)
+
+    def _decode(self, tgt_in: torch.Tensor, memory: Memory, need_weights: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(B, T)`` -> logits ``(B, T, V)`` and the last layer's cross-attention, mean over heads, ``(B, T, S)``."""
+        T = tgt_in.shape[1]
+        causal = torch.ones(T, T, dtype=torch.bool, device=tgt_in.device).tril()  # (T, T)
+        y = self._embed(self.tgt_embedding, tgt_in)
+        weights = None
+        for i, layer in enumerate(self.decoder_layers):
+            last = i == len(self.decoder_layers) - 1
+            y, weights = layer(y, memory.keys, causal, memory.mask.unsqueeze(1), need_weights and last)
+        logits = self.output(self.decoder_norm(y))
+        return logits, (None if weights is None else weights.mean(dim=1))
+
+    def initial_state(self, memory: Memory) -> tuple[torch.Tensor, ...]:
+        """The decoded prefix, empty: ``((B, 0),)``."""
+        return (memory.keys.new_zeros(memory.keys.shape[0], 0, dtype=torch.long),)
+
+    def step(
+        self, y_prev: torch.Tensor, state: tuple[torch.Tensor, ...], memory: Memory
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...], torch.Tensor]:
+        """``y_prev`` ``(B,)`` -> log-probabilities ``(B, V)``, the prefix ``((B, t + 1),)``, weights ``(B, S)``."""
+        prefix = torch.cat([state[0], y_prev.unsqueeze(1)], dim=1)
+        logits, weights = self._decode(prefix, memory, need_weights=True)
+        return F.log_softmax(logits[:, -1], dim=-1), (prefix,), weights[:, -1]
+
+    def forward(
+        self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, need_weights: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Teacher forcing: ``src`` ``(B, S)``, ``tgt_in`` ``(B, T)`` -> logits ``(B, T, V)``, weights ``(B, T, S)`` or ``None``."""
+        return self._decode(tgt_in, self.encode(src, src_lengths), need_weights)
