@@ -41,7 +41,7 @@ __all__ = ["CHECKPOINT_KIND", "TrainConfig", "build_env", "build_model", "train"
 
 CHECKPOINT_KIND = "ram"
 # Settings that may change when a run is resumed; everything else comes from the checkpoint.
-RUN_CONTROL = ("epochs", "max_minutes", "max_steps", "device", "wandb_mode", "out", "threads", "log_every",
+RUN_CONTROL = ("epochs", "max_minutes", "max_cpu_minutes", "max_steps", "device", "wandb_mode", "out", "threads", "log_every",
                "picture_every", "checkpoint_every", "resume", "data_dir", "progress")  # fmt: skip
 
 
@@ -61,6 +61,8 @@ class TrainConfig:
     """passes over the training split"""
     max_minutes: float | None = None
     """stop cleanly after this many minutes of training (checkpoint kept; resume with --resume)"""
+    max_cpu_minutes: float | None = None
+    """stop cleanly after this much process CPU time (all threads, validation included): a budget that load from other programs does not eat"""
     max_steps: int | None = None
     """stop cleanly once the run has made this many gradient steps in all (like --max-minutes, but exact)"""
     batch_size: int = 128
@@ -149,6 +151,7 @@ class TrainConfig:
         positive("lr", self.lr, float)
         positive("lr_min", self.lr_min, float, zero=True)
         positive("max_minutes", self.max_minutes, float, allow_none=True)
+        positive("max_cpu_minutes", self.max_cpu_minutes, float, allow_none=True)
         positive("grad_clip", self.grad_clip, float, allow_none=True)
         for name in ("weight_decay", "ce_weight", "reinforce_weight", "baseline_weight"):
             positive(name, getattr(self, name), float, zero=True)
@@ -266,7 +269,7 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     _seed_rank(config, group.rank)
 
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_val_error": None, "best_epoch": None,
-             "seconds": 0.0, "history": [], "wandb_id": None}  # fmt: skip
+             "seconds": 0.0, "cpu_seconds": 0.0, "history": [], "wandb_id": None}  # fmt: skip
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
@@ -307,8 +310,9 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
             }, path, CHECKPOINT_KIND)  # fmt: skip
 
     budget = config.max_minutes * 60 if config.max_minutes else math.inf
-    started = time.perf_counter()
-    seconds_before = state["seconds"]
+    cpu_budget = config.max_cpu_minutes * 60 if config.max_cpu_minutes else math.inf
+    started, cpu_started = time.perf_counter(), time.process_time()
+    seconds_before, cpu_before = state["seconds"], state.get("cpu_seconds", 0.0)
     out_of_time = False
     val_error = None
     n_params = sum(p.numel() for p in model.parameters())
@@ -352,11 +356,13 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
                 bar.set_postfix(loss=f"{logged['losses/total']:.3f}", acc=f"{logged['charts/train_accuracy']:.3f}")
                 sums, count, tick, images_since = {}, 0, now, 0
             state["seconds"] = seconds_before + time.perf_counter() - started
+            state["cpu_seconds"] = cpu_before + time.process_time() - cpu_started
             if config.checkpoint_every and state["global_step"] % config.checkpoint_every == 0:
                 save(out / "last.pt")
-            over = time.perf_counter() - started >= budget
-            # ranks must agree to stop on the same step; the clock is checked only when there is a budget
-            if (group.any(over) if budget < math.inf else over) or state["global_step"] == config.max_steps:
+            over = time.perf_counter() - started >= budget or time.process_time() - cpu_started >= cpu_budget
+            # ranks must agree to stop on the same step; the clocks are checked only when there is a budget
+            timed = budget < math.inf or cpu_budget < math.inf
+            if (group.any(over) if timed else over) or state["global_step"] == config.max_steps:
                 out_of_time = True
                 break
         bar.close()
@@ -365,8 +371,10 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
             state["step_in_epoch"] = 0
         shard = evaluate(model, val_env, np.arange(group.rank, n_val, group.world_size), seed=config.seed)
         val_error = 100.0 * group.sum([shard["wrong_first"]])[0] / n_val
+        state["seconds"] = seconds_before + time.perf_counter() - started
+        state["cpu_seconds"] = cpu_before + time.process_time() - cpu_started
         record = {"epoch": state["epoch"], "global_step": state["global_step"], "val_error": val_error,
-                  "seconds": round(state["seconds"], 2)}  # fmt: skip
+                  "seconds": round(state["seconds"], 2), "cpu_seconds": round(state["cpu_seconds"], 2)}  # fmt: skip
         state["history"].append(record)
         log = {"charts/val_error": val_error, "charts/val_accuracy": 1 - val_error / 100, "charts/epoch": state["epoch"]}
         if group.is_main and config.picture_every and (state["epoch"] % config.picture_every == 0 or out_of_time):
@@ -376,13 +384,15 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
         improved = state["best_val_error"] is None or val_error < state["best_val_error"]
         if improved:
             state["best_val_error"], state["best_epoch"] = val_error, state["epoch"]
-        logger.info("epoch %d: val error %.2f%% (best %.2f%%), %.0f s", state["epoch"], val_error, state["best_val_error"], state["seconds"])
+        logger.info("epoch %d: val error %.2f%% (best %.2f%%), %.0f s, %.0f CPU-s", state["epoch"], val_error,
+                    state["best_val_error"], state["seconds"], state["cpu_seconds"])  # fmt: skip
         save(out / "last.pt")
         if improved:
             save(out / "best.pt")
 
     summary = {"val_error": val_error, "best_val_error": state["best_val_error"], "best_epoch": state["best_epoch"],
                "epoch": state["epoch"], "global_step": state["global_step"], "seconds": state["seconds"],
+               "cpu_seconds": state["cpu_seconds"],
                "stopped_early": out_of_time, "parameters": n_params, "world_size": group.world_size,
                "global_batch": global_batch}  # fmt: skip
     run.summary.update({k: v for k, v in summary.items() if v is not None})

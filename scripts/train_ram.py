@@ -21,7 +21,8 @@ def main(config: TrainConfig) -> dict:
     summary = train(config)
     note = " (stopped at the time budget)" if summary["stopped_early"] else ""
     print(
-        f"trained {summary['epoch']} epochs, {summary['global_step']} steps in {summary['seconds']:.0f} s{note}; "
+        f"trained {summary['epoch']} epochs, {summary['global_step']} steps in {summary['seconds']:.0f} s "
+        f"({summary['cpu_seconds']:.0f} CPU-s){note}; "
         f"best validation error {summary['best_val_error']:.2f}% at epoch {summary['best_epoch']}"
     )
     print(f"final validation error: {summary['val_error']:.2f}%")
