@@ -102,6 +102,8 @@ class Args:
     """hidden widths of the policy and value heads after the features (comma-separated, empty for none)"""
     lstm_hidden_size: int = 256
     """LSTM width (recurrent_ppo), as the RAM core's 256"""
+    shared_lstm: bool = False
+    """recurrent_ppo: one LSTM for actor and critic (about half the cost) instead of one each"""
     what_size: int = 128
     """glimpse network: width of the 'what' pathway h_g"""
     where_size: int = 128
@@ -152,7 +154,8 @@ def build_model(args: Args, env):
     policy_kwargs = dict(features_extractor_class=GlimpseExtractor, features_extractor_kwargs=extractor,
                          net_arch=args.hidden_layers())  # fmt: skip
     if args.algo == "recurrent_ppo":
-        policy_kwargs["lstm_hidden_size"] = args.lstm_hidden_size
+        policy_kwargs.update(lstm_hidden_size=args.lstm_hidden_size, shared_lstm=args.shared_lstm,
+                             enable_critic_lstm=not args.shared_lstm)  # fmt: skip
     hyper = {name: getattr(args, name) for name in
              ("learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "ent_coef")}  # fmt: skip
     hyper = {k: v for k, v in hyper.items() if v is not None}

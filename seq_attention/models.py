@@ -193,6 +193,11 @@ class RNNDecoder(nn.Module):
             self.readout = nn.Linear(D + D + E, E)  # t_i = tanh(W_o [s_i; c_i; E y_{i-1}])
         self.output = nn.Linear(E, config.tgt_vocab)
         if config.tie_embeddings:
+            # N(0, 1/E) rather than nn.Embedding's N(0, 1): as output weights, unit-variance rows would
+            # start the softmax with logits of norm ~sqrt(E) and a loss far above log V.
+            nn.init.normal_(self.embedding.weight, std=E**-0.5)
+            with torch.no_grad():
+                self.embedding.weight[PAD].zero_()
             self.output.weight = self.embedding.weight
         self.dropout = nn.Dropout(config.dropout)
 
