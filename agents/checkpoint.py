@@ -8,11 +8,12 @@ and loaded with ``torch.load(weights_only=True)``: loading one never runs code. 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from glimpse_env.files import atomic_file
 
 __all__ = ["CheckpointError", "atomic_save", "load_checkpoint"]
 
@@ -29,17 +30,8 @@ def atomic_save(payload: dict[str, Any], path: str | os.PathLike, kind: str) -> 
     A reader, or a run killed mid-write, sees either the old file or the new one, never half of one.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({**payload, "kind": kind, "format": FORMAT}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f:
+        torch.save({**payload, "kind": kind, "format": FORMAT}, f)
     return path
 
 

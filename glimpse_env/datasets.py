@@ -36,8 +36,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
@@ -46,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from glimpse_env.files import atomic_file
 
 logger = logging.getLogger(__name__)
 
@@ -130,20 +130,10 @@ def _remember_verified(path: Path) -> None:
         except (OSError, ValueError):
             known = {}
         known[_stamp_key(path)] = True
-        _atomic_write_bytes(stamp, json.dumps(known, indent=0).encode())
+        with atomic_file(stamp) as f:
+            f.write(json.dumps(known, indent=0).encode())
     except OSError as err:  # a read-only home only costs a re-check next time
         logger.debug("could not remember the checksum of %s: %s", path, err)
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read_checked(path: Path, name: str) -> bytes:
@@ -189,8 +179,8 @@ def _download(name: str, target: Path) -> None:
         if _md5(data) != gz_md5:
             errors.append(f"{url}: md5 {_md5(data)}, expected {gz_md5}")
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write_bytes(target, data)
+        with atomic_file(target) as f:
+            f.write(data)
         return
     raise DataError(
         f"could not download {name}.gz ({'; '.join(errors)}).\n"
