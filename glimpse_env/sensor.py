@@ -76,17 +76,20 @@ def summed_area_table(images: torch.Tensor) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=64)
-def _sensor_constants(glimpse_size: int, n_scales: int, scale_factor: int, device: torch.device):
-    """Per-scale block-edge offsets ``(K, G + 1)`` from the centre point, and block areas ``(K, 1, 1)``.
+def _sensor_constants(glimpse_size: int, n_scales: int, scale_factor: int, height: int, width: int, device: torch.device):
+    """Per-scale block-edge offsets ``(K, G + 1)`` from the centre point, block areas ``(K, 1, 1)``,
+    and the half image size ``(2,)`` as ``(W / 2, H / 2)``.
 
-    Cached per configuration and device: they are constants, and rebuilding them costs more torch
-    calls than the gather itself on a small batch.
+    Cached per configuration and device: they are constants, rebuilding them costs more torch calls
+    than the gather itself on a small batch, and on an accelerator each rebuild would be a copy
+    from the host that waits for the device.
     """
     G = glimpse_size
     block = scale_factor ** torch.arange(n_scales, dtype=torch.int64, device=device)  # (K,)
     offsets = block[:, None] * torch.arange(G + 1, dtype=torch.int64, device=device) - (G * block[:, None]) // 2
     area = (block.to(torch.float64) ** 2)[:, None, None]
-    return offsets, area
+    half_size = torch.tensor([0.5 * width, 0.5 * height], dtype=torch.float64, device=device)
+    return offsets, area, half_size
 
 
 def glimpses_from_table(
@@ -108,10 +111,9 @@ def glimpses_from_table(
     """
     B, C, H1, W1 = table.shape
     G, K = glimpse_size, n_scales
-    offsets, area = _sensor_constants(G, K, scale_factor, table.device)
-    size = torch.tensor([W1 - 1, H1 - 1], dtype=torch.float64, device=table.device)
+    offsets, area, half_size = _sensor_constants(G, K, scale_factor, H1 - 1, W1 - 1, table.device)
     # float64 so the rounding is the same whatever precision the caller's locations have.
-    point = ((locations.to(torch.float64) + 1.0) * (0.5 * size) + 0.5).floor_().to(torch.int64)  # (B, 2)
+    point = ((locations.to(torch.float64) + 1.0) * half_size + 0.5).floor_().to(torch.int64)  # (B, 2)
     edges = point[:, :, None, None] + offsets  # (B, 2, K, G+1): column edges, then row edges
     cols = edges[:, 0].clamp_(0, W1 - 1)
     rows = edges[:, 1].clamp_(0, H1 - 1)

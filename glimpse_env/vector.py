@@ -64,6 +64,7 @@ class GlimpseVectorEnv(VectorEnv):
         self._rngs: list[np.random.Generator] | None = None
         self._autoreset = np.zeros(self.num_envs, bool)
         self._all = np.arange(self.num_envs)
+        self._constant_masks: dict[bool, torch.Tensor] = {}
 
     # ---- output in the caller's kind: NumPy, or tensors on the device -------------------------
 
@@ -71,6 +72,20 @@ class GlimpseVectorEnv(VectorEnv):
         if self.device is None:
             return value.numpy() if isinstance(value, torch.Tensor) else value
         return torch.as_tensor(value).to(self.device)
+
+    def _mask(self, mask: np.ndarray) -> torch.Tensor:
+        """A host bool mask as a tensor where the episodes live. The all-False and all-True masks of
+        lockstep steps are cached there: on an accelerator a fresh copy from the host would wait
+        for the device."""
+        if mask.all() or not mask.any():
+            key = bool(mask.all())
+            if key not in self._constant_masks:
+                self._constant_masks[key] = torch.full((self.num_envs,), key, dtype=torch.bool, device=self._episodes.device)
+            return self._constant_masks[key]
+        return torch.from_numpy(mask.copy()).to(self._episodes.device)
+
+    def _out_mask(self, mask: np.ndarray):
+        return mask.copy() if self.device is None else self._mask(mask)
 
     def _observation(self) -> dict[str, Any]:
         glimpse = self._episodes.glimpse().reshape(self.num_envs, *self.config.glimpse_shape)
@@ -120,8 +135,7 @@ class GlimpseVectorEnv(VectorEnv):
         reward = torch.zeros(self.num_envs, dtype=torch.float32, device=device)
         info: dict[str, Any] = {}
         if final.any():
-            final_t = torch.from_numpy(final).to(device)
-            success = final_t & (label == episodes.label)
+            success = self._mask(final) & (label == episodes.label)
             reward = success.to(torch.float32)
             info = {
                 "label": self._out(episodes.label.clone()), "_label": final.copy(),
@@ -130,14 +144,14 @@ class GlimpseVectorEnv(VectorEnv):
         if moving.all():
             episodes.move(self._all, location)
         elif moving.any():
-            episodes.move(np.flatnonzero(moving), location[torch.from_numpy(moving).to(device)])
+            episodes.move(np.flatnonzero(moving), location[self._mask(moving)])
         if restarting.any():
             rows = np.flatnonzero(restarting)
             episodes.begin(rows, [self._rngs[i] for i in rows])
         self._autoreset = final
         if self.device is None:
             reward = reward.numpy().astype(np.float64)
-        return self._observation(), reward, self._out(final.copy()), self._out(np.zeros(self.num_envs, bool)), info
+        return self._observation(), reward, self._out_mask(final), self._out_mask(np.zeros(self.num_envs, bool)), info
 
     def rng_states(self) -> list[dict]:
         """The sub-environments' generator states (plain dicts, for checkpoints)."""
