@@ -14,6 +14,7 @@ from agents.checkpoint import CheckpointError, atomic_save, load_checkpoint
 from agents.cli import parse_config
 from agents.trainer import TrainConfig, train
 from tests.conftest import REPO
+from tests.wandb_records import history
 
 
 def small_config(tmp_path, data_dir, **kwargs) -> TrainConfig:
@@ -105,12 +106,20 @@ def test_train_and_evaluate_scripts(tmp_path, data_dir):
     result = run_script(
         str(REPO / "scripts" / "train_ram.py"), "--epochs", "1", "--train-subset", "256", "--batch-size", "64",
         "--val-subset", "100", "--eval-batch-size", "100", "--out", str(out), "--data-dir", str(data_dir),
-        "--picture-every", "1", cwd=tmp_path,
+        "--picture-every", "1", "--log-every", "1", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("final validation error: ")
     assert (out / "best.pt").is_file() and (out / "last.pt").is_file()
-    assert list((out / "wandb").glob("offline-run-*/run-*.wandb"))  # an offline W&B run was written
+    # an offline W&B run holding every metric the trainer promises
+    (run_file,) = (out / "wandb").glob("offline-run-*/run-*.wandb")
+    rows = history(run_file)
+    logged = set().union(*(row.keys() for row in rows))
+    assert any(row.get("attention/glimpse_paths/_type") == "image-file" for row in rows)  # the picture
+    expected = {"losses/total", "losses/action", "losses/reinforce", "losses/baseline", "charts/train_accuracy",
+                "charts/val_error", "charts/val_accuracy", "charts/learning_rate", "charts/location_std",
+                "charts/mean_abs_location", "charts/images_per_second"}  # fmt: skip
+    assert expected <= logged, expected - logged
     result = run_script(str(REPO / "scripts" / "evaluate.py"), str(out / "best.pt"), "--rollouts", "2", "--subset", "200",
                         "--batch-size", "100", "--data-dir", str(data_dir), cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
