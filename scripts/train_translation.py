@@ -60,6 +60,8 @@ class Args:
     """total epochs (a resumed run counts the ones already done)"""
     max_minutes: Optional[float] = None
     """wall-clock budget in minutes for training and validation, over all resumed sessions (none: no limit)"""
+    max_cpu_minutes: Optional[float] = None
+    """budget in CPU minutes of this process (all threads), over all resumed sessions: fair on a shared machine"""
     out: str = "runs/translation"
     """output directory: last.pt, best.pt, wandb/"""
     seed: int = 1
@@ -119,8 +121,9 @@ class Args:
         for name in ("epochs", "vocab_size", "max_len", "max_tokens", "log_every", "val_beam"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise ValueError(f"--max-minutes must be positive, got {self.max_minutes}")
+        for name in ("max_minutes", "max_cpu_minutes"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if self.src == self.tgt:
             raise ValueError(f"--src and --tgt must differ, got {self.src!r} for both")
 
@@ -158,13 +161,13 @@ def main(args: Args) -> float:
         torch.set_num_threads(args.threads)
     out = Path(args.out)
     last_path, best_path = out / "last.pt", out / "best.pt"
-    session_start = time.perf_counter()
+    session_start, session_cpu_start = time.perf_counter(), time.process_time()
 
     if args.resume:
         previous = load_translator(last_path, args.device)
         saved = previous.payload["run_config"]
         # the model, data and optimisation settings are the checkpoint's; budget, epochs and logging are this command's
-        keep = ("epochs", "max_minutes", "out", "device", "threads", "wandb_mode", "wandb_project", "resume", "log_every")
+        keep = ("epochs", "max_minutes", "max_cpu_minutes", "out", "device", "threads", "wandb_mode", "wandb_project", "resume", "log_every")
         args = Args(**{**saved, **{k: getattr(args, k) for k in keep}})
         src_tok, tgt_tok = previous.src_tokenizer, previous.tgt_tokenizer
         config = previous.config
@@ -198,11 +201,18 @@ def main(args: Args) -> float:
     run.define_metric("global_step")
     run.define_metric("*", step_metric="global_step")
 
-    budget = None if args.max_minutes is None else args.max_minutes * 60.0
-    prior_seconds = progress.train_seconds
+    prior_seconds, prior_cpu_seconds = progress.train_seconds, progress.cpu_seconds
 
     def elapsed() -> float:
         return prior_seconds + time.perf_counter() - session_start
+
+    def cpu_elapsed() -> float:
+        return prior_cpu_seconds + time.process_time() - session_cpu_start
+
+    def out_of_budget() -> bool:
+        return (args.max_minutes is not None and elapsed() >= args.max_minutes * 60.0) or (
+            args.max_cpu_minutes is not None and cpu_elapsed() >= args.max_cpu_minutes * 60.0
+        )
 
     def checkpoint(path: Path) -> None:
         save_translation_checkpoint(path, config, src_tok, tgt_tok, trainer.state_dict(), asdict(args))
@@ -213,7 +223,7 @@ def main(args: Args) -> float:
         epochs_done = progress.epoch + progress.batch / max(1, len(trainer.epoch_batches(progress.epoch)))
         progress.history.append(
             {"epoch": round(epochs_done, 3), "step": progress.global_step, "val_bleu": scores.bleu, "val_chrf": scores.chrf,
-             "val_loss": val_loss, "seconds": round(elapsed(), 1)}  # fmt: skip
+             "val_loss": val_loss, "seconds": round(elapsed(), 1), "cpu_seconds": round(cpu_elapsed(), 1)}  # fmt: skip
         )
         run.log(
             {"charts/val_bleu": scores.bleu, "charts/val_chrf": scores.chrf, "losses/val_loss": val_loss,
@@ -222,21 +232,22 @@ def main(args: Args) -> float:
         log_attention(run, trainer.model, val_pairs[0], src_tok, tgt_tok, progress.global_step)
         tqdm.write(
             f"epoch {epochs_done:.2f}: val BLEU {scores.bleu:.2f} chrF {scores.chrf:.2f} loss {val_loss:.3f} "
-            f"({elapsed() / 60:.1f} min)"
+            f"({elapsed() / 60:.1f} min, {cpu_elapsed() / 60:.1f} CPU min)"
         )
         return scores.bleu
 
     out_of_time = False
     while progress.epoch < args.epochs and not out_of_time:
-        if budget is not None and elapsed() >= budget:  # a resumed run whose budget is already spent
+        if out_of_budget():  # a resumed run whose budget is already spent
             break
         batches = trainer.epoch_batches(progress.epoch)
         bar = tqdm(total=len(batches), initial=progress.batch, desc=f"epoch {progress.epoch + 1}/{args.epochs}", unit="batch")
         window_loss, window_tokens, window_start = 0.0, 0, time.perf_counter()
         while progress.batch < len(batches):
-            step_start = time.perf_counter()
+            step_start, step_cpu_start = time.perf_counter(), time.process_time()
             loss, n = trainer.train_step(batches[progress.batch])
             progress.step_seconds += time.perf_counter() - step_start
+            progress.step_cpu_seconds += time.process_time() - step_cpu_start
             progress.batch += 1
             window_loss, window_tokens = window_loss + loss * n, window_tokens + n
             bar.update(1)
@@ -248,14 +259,14 @@ def main(args: Args) -> float:
                 )
                 bar.set_postfix(loss=f"{window_loss / window_tokens:.3f}", tok_s=f"{rate:.0f}")
                 window_loss, window_tokens, window_start = 0.0, 0, time.perf_counter()
-            if budget is not None and elapsed() >= budget:
+            if out_of_budget():
                 out_of_time = True
                 break
         bar.close()
         if progress.batch >= len(batches):
             progress.epoch, progress.batch = progress.epoch + 1, 0
         bleu = run_validation()
-        progress.train_seconds = elapsed()
+        progress.train_seconds, progress.cpu_seconds = elapsed(), cpu_elapsed()
         if bleu > progress.best_bleu:
             progress.best_bleu, progress.best_epoch = bleu, progress.epoch
             checkpoint(best_path)
@@ -265,11 +276,16 @@ def main(args: Args) -> float:
         run_validation()
     final = progress.history[-1]
     rate = progress.target_tokens / max(1e-9, progress.step_seconds)
-    run.summary.update({"final_val_bleu": final["val_bleu"], "best_val_bleu": progress.best_bleu, "target_tokens_per_second": rate})
+    cpu_rate = progress.target_tokens / max(1e-9, progress.step_cpu_seconds)
+    run.summary.update(
+        {"final_val_bleu": final["val_bleu"], "best_val_bleu": progress.best_bleu, "target_tokens_per_second": rate,
+         "target_tokens_per_cpu_second": cpu_rate}  # fmt: skip
+    )
     run.finish()
     print(
-        f"trained {final['epoch']:.2f} epochs, {progress.global_step} steps, {progress.train_seconds / 60:.1f} min, "
-        f"{rate:.0f} target tokens/s, {torch.get_num_threads()} threads; best val BLEU {progress.best_bleu:.2f} "
+        f"trained {final['epoch']:.2f} epochs, {progress.global_step} steps, {progress.train_seconds / 60:.1f} min "
+        f"({progress.cpu_seconds / 60:.1f} CPU min), "
+        f"{rate:.0f} target tokens/s ({cpu_rate:.0f} per CPU s), {torch.get_num_threads()} threads; best val BLEU {progress.best_bleu:.2f} "
         f"(epoch {progress.best_epoch}) -> {best_path}"
     )
     print(f"final validation BLEU = {final['val_bleu']:.2f}")

@@ -60,7 +60,8 @@ def encode_pairs(
     max_len: int | None = None,
 ) -> list[Example]:
     """Token ids of each pair, EOS appended; pairs with an empty side, or longer than ``max_len``
-    tokens on either side, are dropped (for training; evaluation keeps every sentence).
+    tokens on either side, are dropped (BLEU is computed with :func:`~seq_attention.decoding.translate`
+    on every sentence, so this only shapes the training and validation losses).
 
     Raises:
         ValueError: no pair is left.

@@ -117,6 +117,8 @@ def _read_text(path: Path) -> str:
 
 
 def _lines(text: str) -> list[str]:
+    if not text:
+        return []
     return [line.strip() for line in text.split("\n")[: -1 if text.endswith("\n") else None]]
 
 
@@ -137,8 +139,8 @@ def read_parallel(src_path: str | os.PathLike, tgt_path: str | os.PathLike) -> l
             f"mismatched line counts: {src_path} has {len(src)} lines but {tgt_path} has {len(tgt)}; "
             "parallel files must be line-aligned (one sentence per line, same order)"
         )
-    if not src:
-        raise ValueError(f"empty corpus: {src_path} and {tgt_path} have no lines")
+    if not any(s and t for s, t in zip(src, tgt)):
+        raise ValueError(f"empty corpus: {src_path} and {tgt_path} have no line with text on both sides")
     return list(zip(src, tgt))
 
 

@@ -192,14 +192,21 @@ class RNNDecoder(nn.Module):
         else:
             self.readout = nn.Linear(D + D + E, E)  # t_i = tanh(W_o [s_i; c_i; E y_{i-1}])
         self.output = nn.Linear(E, config.tgt_vocab)
+        self.embed_scale = 1.0
         if config.tie_embeddings:
             # N(0, 1/E) rather than nn.Embedding's N(0, 1): as output weights, unit-variance rows would
-            # start the softmax with logits of norm ~sqrt(E) and a loss far above log V.
+            # start the softmax with logits of norm ~sqrt(E) and a loss far above log V. As inputs they
+            # are scaled back up by sqrt(E), as in the Transformer.
             nn.init.normal_(self.embedding.weight, std=E**-0.5)
             with torch.no_grad():
                 self.embedding.weight[PAD].zero_()
             self.output.weight = self.embedding.weight
+            self.embed_scale = math.sqrt(E)
         self.dropout = nn.Dropout(config.dropout)
+
+    def embed(self, y: torch.Tensor) -> torch.Tensor:
+        """``E y`` with dropout: ``(B,)`` or ``(B, T)`` ids -> ``(B, E)`` or ``(B, T, E)``."""
+        return self.dropout(self.embedding(y) * self.embed_scale)
 
     def prepare(self, keys: torch.Tensor, mask: torch.Tensor, final: torch.Tensor) -> Memory:
         """``Memory`` from encoder outputs ``(B, S, D)``, mask ``(B, S)`` and final state ``(B, D)``."""
@@ -272,7 +279,7 @@ class RNNSeq2Seq(nn.Module):
         self, y_prev: torch.Tensor, state: tuple[torch.Tensor, ...], memory: Memory
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...], torch.Tensor | None]:
         """One decoding step: ``y_prev`` ``(B,)`` -> log-probabilities ``(B, V)``, state, weights ``(B, S)`` or ``None``."""
-        embedded = self.decoder.dropout(self.decoder.embedding(y_prev))
+        embedded = self.decoder.embed(y_prev)
         features, state, weights = self.decoder.advance(embedded, state, memory)
         return F.log_softmax(self.decoder.logits(features), dim=-1), state, weights
 
@@ -292,7 +299,7 @@ class RNNSeq2Seq(nn.Module):
         memory = self.encode(src, src_lengths)
         state = self.initial_state(memory)
         # unbind, not embedded[:, i]: the backward of T selections would fill T full-size zero tensors
-        embedded = self.decoder.dropout(self.decoder.embedding(tgt_in)).unbind(1)  # T x (B, E)
+        embedded = self.decoder.embed(tgt_in).unbind(1)  # T x (B, E)
         features, weights = [], []
         for i in range(tgt_in.shape[1]):
             f, state, a = self.decoder.advance(embedded[i], state, memory)

@@ -69,8 +69,12 @@ class Progress:
     """target tokens trained on so far"""
     train_seconds: float = 0.0
     """wall-clock seconds spent in training and validation so far, over all sessions"""
+    cpu_seconds: float = 0.0
+    """CPU seconds of the training process (all its threads) so far, over all sessions"""
     step_seconds: float = 0.0
     """wall-clock seconds spent in training steps alone (for tokens per second)"""
+    step_cpu_seconds: float = 0.0
+    """CPU seconds spent in training steps alone"""
     best_bleu: float = -1.0
     """best validation BLEU so far"""
     best_epoch: int = -1
@@ -154,7 +158,7 @@ class Trainer:
         self.scheduler.step()
         self.progress.global_step += 1
         self.progress.target_tokens += n
-        return float(loss_sum) / n, n
+        return float(loss_sum.detach()) / n, n
 
     @torch.no_grad()
     def evaluate_loss(self, examples: Sequence[tuple[list[int], list[int]]]) -> float:

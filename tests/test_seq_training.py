@@ -1,0 +1,144 @@
+"""Training: a tiny model learns 20 pairs by heart, checkpoints round-trip, resuming is exact."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from agents.checkpoint import CheckpointError, atomic_save
+from seq_attention.batching import encode_pairs
+from seq_attention.checkpoints import load_translator, save_translation_checkpoint
+from seq_attention.decoding import translate
+from seq_attention.metrics import corpus_scores
+from seq_attention.models import ModelConfig, build_model
+from seq_attention.tokenize import PAD, SubwordTokenizer
+from seq_attention.training import Trainer, _Schedule, sequence_loss
+
+SUBJECTS = ["the cat", "a dog", "my friend", "the teacher", "a child"]
+VERBS = [("sees", "voit"), ("likes", "aime"), ("finds", "trouve"), ("calls", "appelle")]
+OBJECTS = {"the cat": "le chat", "a dog": "un chien", "my friend": "mon ami", "the teacher": "le professeur", "a child": "un enfant"}
+
+
+def twenty_pairs() -> list[tuple[str, str]]:
+    """20 English-French pairs built from a small grammar (subject verb object)."""
+    pairs = []
+    for i, subject in enumerate(SUBJECTS):
+        for j, (verb, verbe) in enumerate(VERBS):
+            obj = SUBJECTS[(i + j + 1) % len(SUBJECTS)]
+            pairs.append((f"{subject} {verb} {obj} .", f"{OBJECTS[subject]} {verbe} {OBJECTS[obj]} ."))
+    return pairs
+
+
+@pytest.fixture(scope="module")
+def setup():
+    pairs = twenty_pairs()
+    src_tok = SubwordTokenizer.train([s for s, _ in pairs], vocab_size=60)
+    tgt_tok = SubwordTokenizer.train([t for _, t in pairs], vocab_size=60)
+    return pairs, src_tok, tgt_tok, encode_pairs(pairs, src_tok, tgt_tok)
+
+
+def make_trainer(setup, model="bahdanau", seed=0, dropout=0.1, **kwargs) -> Trainer:
+    pairs, src_tok, tgt_tok, examples = setup
+    torch.manual_seed(seed)
+    config = ModelConfig(
+        model=model, src_vocab=len(src_tok), tgt_vocab=len(tgt_tok), embed_size=32, hidden_size=64,
+        attention_size=32, layers=1, heads=2, dropout=dropout,
+    )  # fmt: skip
+    options = dict(lr=1e-2, max_tokens=120, seed=seed, label_smoothing=0.0, warmup_steps=0)
+    return Trainer(build_model(config), examples, **{**options, **kwargs})
+
+
+@pytest.mark.parametrize(
+    "model, epochs, options",
+    [("bahdanau", 25, dict(lr=1e-2)), ("transformer", 40, dict(lr=3e-3, warmup_steps=20, dropout=0.0))],
+)
+def test_a_tiny_model_learns_twenty_pairs_by_heart(setup, model, epochs, options):
+    pairs, src_tok, tgt_tok, _ = setup
+    trainer = make_trainer(setup, model, max_tokens=60, **options)
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        for index in trainer.epoch_batches(epoch):
+            trainer.train_step(index)
+    hypotheses, _ = translate(trainer.model, [s for s, _ in pairs], src_tok, tgt_tok, beam=2)
+    bleu = corpus_scores(hypotheses, [t for _, t in pairs]).bleu
+    assert bleu > 90, list(zip(hypotheses, [t for _, t in pairs]))
+    assert time.perf_counter() - start < 60
+
+
+def test_sequence_loss_ignores_padding():
+    logits = torch.randn(2, 3, 5)
+    targets = torch.tensor([[4, 2, PAD], [1, PAD, PAD]])
+    loss, n = sequence_loss(logits, targets)
+    assert n == 3
+    expected = -(
+        logits[0, 0].log_softmax(-1)[4] + logits[0, 1].log_softmax(-1)[2] + logits[1, 0].log_softmax(-1)[1]
+    )
+    torch.testing.assert_close(loss, expected)
+
+
+def test_schedule_warms_up_then_decays():
+    warm = _Schedule(10, "inverse-sqrt")
+    assert warm(0) == pytest.approx(0.1) and warm(9) == pytest.approx(1.0)
+    assert warm(39) == pytest.approx(0.5)
+    assert _Schedule(0, "constant")(1000) == 1.0
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        _Schedule(10, "cosine")
+
+
+def test_trainer_rejects_an_empty_corpus(setup):
+    model = make_trainer(setup).model
+    with pytest.raises(ValueError, match="empty corpus"):
+        Trainer(model, [])
+
+
+def test_resuming_from_a_checkpoint_is_exact(setup, tmp_path):
+    pairs, src_tok, tgt_tok, _ = setup
+    straight = make_trainer(setup, seed=5)
+    for epoch in range(2):
+        for index in straight.epoch_batches(epoch):
+            straight.train_step(index)
+
+    first = make_trainer(setup, seed=5)
+    batches = first.epoch_batches(0)
+    for index in batches[:2]:  # stop in the middle of epoch 0
+        first.train_step(index)
+    first.progress.batch = 2
+    save_translation_checkpoint(tmp_path / "last.pt", ModelConfig(**first.model.config.to_dict()), src_tok, tgt_tok, first.state_dict(), {})
+    torch.manual_seed(123)  # whatever happens to the global RNG in between
+
+    payload = load_translator(tmp_path / "last.pt").payload
+    resumed = make_trainer(setup, seed=99)  # a different initialisation, overwritten by the checkpoint
+    resumed.seed = 5
+    resumed.load_state_dict(payload["trainer"])
+    for epoch in range(2):
+        for index in resumed.epoch_batches(epoch)[resumed.progress.batch if epoch == 0 else 0 :]:
+            resumed.train_step(index)
+    for (name, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert resumed.progress.global_step == straight.progress.global_step
+
+
+def test_checkpoint_round_trip_translates_the_same(setup, tmp_path):
+    pairs, src_tok, tgt_tok, _ = setup
+    trainer = make_trainer(setup, "luong-general")
+    for index in trainer.epoch_batches(0):
+        trainer.train_step(index)
+    config = ModelConfig(**trainer.model.config.to_dict())
+    path = save_translation_checkpoint(tmp_path / "ckpt.pt", config, src_tok, tgt_tok, trainer.state_dict(), {"seed": 0})
+    loaded = load_translator(path)
+    assert loaded.config == config and not loaded.model.training
+    sources = [s for s, _ in pairs[:5]]
+    expected, _ = translate(trainer.model, sources, src_tok, tgt_tok, beam=3)
+    got, _ = translate(loaded.model, sources, loaded.src_tokenizer, loaded.tgt_tokenizer, beam=3)
+    assert got == expected
+    assert loaded.payload["run_config"] == {"seed": 0}
+
+
+def test_a_foreign_checkpoint_is_refused(tmp_path):
+    atomic_save({"model": {}}, tmp_path / "ram.pt", kind="ram")
+    with pytest.raises(CheckpointError, match="holds a 'ram' checkpoint"):
+        load_translator(tmp_path / "ram.pt")
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_translator(tmp_path / "missing.pt")
