@@ -72,7 +72,7 @@ class TrainConfig:
     lr: float = 1e-3
     """Adam learning rate"""
     lr_schedule: Literal["cosine", "constant"] = "cosine"
-    """cosine: anneal to lr_min over all epochs; constant: keep lr"""
+    """cosine: anneal to lr_min over all epochs, or over --max-minutes/--max-cpu-minutes if that ends first; constant: keep lr"""
     lr_min: float = 1e-5
     """final learning rate of the cosine schedule"""
     warmup_steps: int = 0
@@ -194,12 +194,16 @@ def build_model(config: TrainConfig, glimpse_shape, n_classes: int) -> Recurrent
     return RecurrentAttentionModel(ram).to(config.device)
 
 
-def _lr_lambda(config: TrainConfig, total_steps: int):
+def _lr_lambda(config: TrainConfig, total_steps: int, budget_used=lambda: 0.0):
+    """Learning-rate factor per step: warm-up, then cosine to ``lr_min`` over the steps of all
+    epochs or, when ``budget_used()`` (the fraction of a time budget spent) runs ahead of the steps,
+    over the budget, so that a budgeted run anneals by the time it is stopped."""
+
     def factor(step: int) -> float:
         warm = min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else 1.0
         if config.lr_schedule == "constant":
             return warm
-        progress = min(step / max(total_steps, 1), 1.0)
+        progress = min(max(step / max(total_steps, 1), budget_used()), 1.0)
         floor = config.lr_min / config.lr
         return warm * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
@@ -262,7 +266,13 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     model = build_model(config, train_env.config.glimpse_shape, train_env.config.n_classes)
     # fused: one kernel for all parameters instead of a dozen small ops per tensor (4x faster step on CPU)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, total_steps))
+    budget = config.max_minutes * 60 if config.max_minutes else math.inf
+    cpu_budget = config.max_cpu_minutes * 60 if config.max_cpu_minutes else math.inf
+
+    def budget_used() -> float:  # of this invocation's time budgets, the larger fraction spent (clocks start below)
+        return max((time.perf_counter() - started) / budget, (time.process_time() - cpu_started) / cpu_budget)
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, total_steps, budget_used))
     weights = LossWeights(config.ce_weight, 0.0 if config.random_glimpses else config.reinforce_weight, config.baseline_weight)
     episode_loss: torch.nn.Module = EpisodeLoss(model, weights, config.hybrid, config.random_glimpses)
     if group.enabled:
@@ -312,8 +322,6 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
                 "scheduler": scheduler.state_dict(), "ranks": ranks, "state": dict(state),
             }, path, CHECKPOINT_KIND)  # fmt: skip
 
-    budget = config.max_minutes * 60 if config.max_minutes else math.inf
-    cpu_budget = config.max_cpu_minutes * 60 if config.max_cpu_minutes else math.inf
     started, cpu_started = time.perf_counter(), time.process_time()
     seconds_before, cpu_before = state["seconds"], state.get("cpu_seconds", 0.0)
     out_of_time = False
