@@ -268,8 +268,10 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
     budget = config.max_minutes * 60 if config.max_minutes else math.inf
     cpu_budget = config.max_cpu_minutes * 60 if config.max_cpu_minutes else math.inf
+    # the budgets count from here: building the envs and the model is not training time
+    started, cpu_started = time.perf_counter(), time.process_time()
 
-    def budget_used() -> float:  # of this invocation's time budgets, the larger fraction spent (clocks start below)
+    def budget_used() -> float:  # of this invocation's time budgets, the larger fraction spent
         return max((time.perf_counter() - started) / budget, (time.process_time() - cpu_started) / cpu_budget)
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, total_steps, budget_used))
@@ -322,7 +324,6 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
                 "scheduler": scheduler.state_dict(), "ranks": ranks, "state": dict(state),
             }, path, CHECKPOINT_KIND)  # fmt: skip
 
-    started, cpu_started = time.perf_counter(), time.process_time()
     seconds_before, cpu_before = state["seconds"], state.get("cpu_seconds", 0.0)
     out_of_time = False
     val_error = None
