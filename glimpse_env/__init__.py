@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from glimpse_env.datasets import DataError, ImageSource, load_mnist, make_source
+from glimpse_env.datasets import ImageSource, make_source
+from glimpse_env.mnist import DataError, load_mnist
 from glimpse_env.env import GlimpseEnv
 from glimpse_env.render import draw_episode
 from glimpse_env.sensor import extract_glimpses

@@ -10,7 +10,7 @@ import shutil
 import numpy as np
 import pytest
 
-from glimpse_env import datasets
+from glimpse_env import mnist
 from glimpse_env.datasets import DataError, ImageSource, load_mnist, make_source
 
 
@@ -26,35 +26,35 @@ def test_mnist_splits(data_dir):
 
 
 def test_checksum_is_verified_once_and_remembered(data_dir, tmp_path, monkeypatch):
-    mnist = tmp_path / "mnist"
-    shutil.copytree(data_dir / "mnist", mnist)
-    datasets._load_mnist_files.cache_clear()
+    mnist_dir = tmp_path / "mnist"
+    shutil.copytree(data_dir / "mnist", mnist_dir)
+    mnist._load_mnist_files.cache_clear()
     load_mnist("test", tmp_path, download=False)
-    assert datasets._stamp_file().is_file()
+    assert mnist._stamp_file().is_file()
     calls = []
-    monkeypatch.setattr(datasets, "_md5", lambda data: calls.append(len(data)) or "0")
-    datasets._load_mnist_files.cache_clear()
+    monkeypatch.setattr(mnist, "_md5", lambda data: calls.append(len(data)) or "0")
+    mnist._load_mnist_files.cache_clear()
     load_mnist("test", tmp_path, download=False)  # stamped: no checksum recomputed
     assert calls == []
 
 
 def test_corrupt_file_is_named(data_dir, tmp_path):
-    mnist = tmp_path / "mnist"
-    shutil.copytree(data_dir / "mnist", mnist)
-    raw = bytearray(gzip.decompress((mnist / "t10k-labels-idx1-ubyte.gz").read_bytes()))
+    mnist_dir = tmp_path / "mnist"
+    shutil.copytree(data_dir / "mnist", mnist_dir)
+    raw = bytearray(gzip.decompress((mnist_dir / "t10k-labels-idx1-ubyte.gz").read_bytes()))
     raw[100] ^= 0xFF
-    (mnist / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(raw)))
-    datasets._load_mnist_files.cache_clear()
+    (mnist_dir / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(raw)))
+    mnist._load_mnist_files.cache_clear()
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz is corrupt.*md5"):
         load_mnist("test", tmp_path, download=False)
 
 
 def test_uncompressed_files_are_read(data_dir, tmp_path):
-    mnist = tmp_path / "mnist"
-    mnist.mkdir()
-    for name in datasets.MNIST_FILES:
-        (mnist / name).write_bytes(gzip.decompress((data_dir / "mnist" / f"{name}.gz").read_bytes()))
-    datasets._load_mnist_files.cache_clear()
+    mnist_dir = tmp_path / "mnist"
+    mnist_dir.mkdir()
+    for name in mnist.MNIST_FILES:
+        (mnist_dir / name).write_bytes(gzip.decompress((data_dir / "mnist" / f"{name}.gz").read_bytes()))
+    mnist._load_mnist_files.cache_clear()
     images, labels = load_mnist("test", tmp_path, download=False)
     reference, reference_labels = load_mnist("test", data_dir)
     np.testing.assert_array_equal(images, reference)
@@ -62,16 +62,16 @@ def test_uncompressed_files_are_read(data_dir, tmp_path):
 
 
 def test_missing_files_say_where_to_put_them(tmp_path):
-    datasets._load_mnist_files.cache_clear()
+    mnist._load_mnist_files.cache_clear()
     with pytest.raises(DataError, match=f"not found in {tmp_path / 'mnist'}.*train-images-idx3-ubyte.gz"):
         load_mnist("train", tmp_path, download=False)
 
 
 def test_data_dir_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("GLIMPSE_DATA_DIR", str(tmp_path))
-    assert datasets.resolve_data_dir() == tmp_path
+    assert mnist.resolve_data_dir() == tmp_path
     monkeypatch.delenv("GLIMPSE_DATA_DIR")
-    assert datasets.resolve_data_dir() == datasets.cache_root() / "data"
+    assert mnist.resolve_data_dir() == mnist.cache_root() / "data"
 
 
 class _Response(io.BytesIO):
@@ -87,29 +87,29 @@ class _Response(io.BytesIO):
 def test_download_checks_md5_and_writes_atomically(tmp_path, monkeypatch):
     payload = gzip.compress(b"\x00\x00\x08\x01" + (3).to_bytes(4, "big") + bytes([1, 2, 3]))
     good = hashlib.md5(payload).hexdigest()
-    monkeypatch.setitem(datasets.MNIST_FILES, "t10k-labels-idx1-ubyte", (good, "x", 11))
+    monkeypatch.setitem(mnist.MNIST_FILES, "t10k-labels-idx1-ubyte", (good, "x", 11))
     served = []
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", lambda url, timeout: served.append(url) or _Response(payload))
+    monkeypatch.setattr(mnist.urllib.request, "urlopen", lambda url, timeout: served.append(url) or _Response(payload))
     target = tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz"
-    datasets._download("t10k-labels-idx1-ubyte", target)
+    mnist._download("t10k-labels-idx1-ubyte", target)
     assert target.read_bytes() == payload and len(served) == 1
     assert list(target.parent.iterdir()) == [target]  # no temporary file left behind
 
 
 def test_download_rejects_a_bad_checksum_and_explains(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", lambda url, timeout: _Response(b"not mnist"))
+    monkeypatch.setattr(mnist.urllib.request, "urlopen", lambda url, timeout: _Response(b"not mnist"))
     target = tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz"
     with pytest.raises(DataError, match="(?s)md5.*Put the four MNIST files"):
-        datasets._download("t10k-labels-idx1-ubyte", target)
+        mnist._download("t10k-labels-idx1-ubyte", target)
     assert not target.exists()
 
 
 def test_offline_download_failure_explains(tmp_path, monkeypatch):
     def refuse(url, timeout):
-        raise datasets.urllib.error.URLError("network unreachable")
+        raise mnist.urllib.error.URLError("network unreachable")
 
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", refuse)
-    datasets._load_mnist_files.cache_clear()
+    monkeypatch.setattr(mnist.urllib.request, "urlopen", refuse)
+    mnist._load_mnist_files.cache_clear()
     with pytest.raises(DataError, match="(?s)could not download.*network unreachable.*GLIMPSE_DATA_DIR"):
         load_mnist("test", tmp_path, download=True)
 
