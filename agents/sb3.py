@@ -10,7 +10,8 @@
   *next* step instead (``NEXT_STEP``), so the adapter resets finished sub-envs itself, at once, with
   ``reset(options={"reset_mask": done})`` and no transition is ever spent on a reset step.
 - :func:`make_sb3_env`: registered id -> wrapped, monitored SB3 ``VecEnv``.
-- :func:`evaluate`: test error % over a whole split, each image once, in order, one rollout each.
+- :func:`evaluate`: test error % over a whole split, each image once, in order, one rollout each
+  (locations sampled from the policy as the RAM agent is scored, or its most likely ones).
 
 Dimension letters: ``B`` batch, ``S`` stacked frames, ``K`` scales, ``C`` channels, ``G`` glimpse side,
 ``N`` sub-envs.
@@ -212,36 +213,51 @@ def make_sb3_env(env_id: str, num_envs: int, split: str = "train", action: str =
     return env
 
 
+LOCATION_MODES = ("sample", "mode")
+
+
 @torch.no_grad()
-def evaluate(model, vec_env: VecEnv, n_images: int | None = None, deterministic: bool = True) -> dict[str, float]:
-    """Classification error over images ``0 .. n_images - 1`` of ``vec_env``'s split, each seen once.
+def evaluate(model, vec_env: VecEnv, n_images: int | None = None, locations: str = "sample", seed: int = 0) -> dict[str, float]:
+    """Classification error over images ``0 .. n_images - 1`` of ``vec_env``'s split, one rollout each.
 
     ``vec_env`` is built by :func:`make_sb3_env` (any wrappers over one :class:`SB3VecEnv` over a
     :class:`~glimpse_env.GlimpseVectorEnv`). Batches of ``num_envs`` images are started together with
     ``reset`` options ``indices`` and run for ``n_glimpses`` steps with ``model.predict`` (recurrent
     policies get their state and episode starts); the last step's reward is the success. The last,
-    partial batch is padded with image 0 and the padding ignored. ``deterministic=True``: the
-    policy's mode (argmax class, mean or most likely location).
+    partial batch is padded with image 0 and the padding ignored.
+
+    The class guess is always the policy's most likely one. ``locations="sample"`` draws the
+    locations from the policy (torch seeded with ``seed``, the caller's random state untouched), as
+    ``scripts/evaluate.py`` scores the RAM agent; ``"mode"`` takes the most likely location too. The
+    first two action columns are the location in both encodings of :mod:`glimpse_env.wrappers`.
 
     Returns ``{"error": percent, "accuracy": fraction, "n_images": count}``.
     """
+    if locations not in LOCATION_MODES:
+        raise ValueError(f"locations must be one of {LOCATION_MODES}, got {locations!r}")
     glimpse_venv = vec_env.unwrapped.venv.unwrapped
     total, n_glimpses = glimpse_venv.config.source.n_images, glimpse_venv.config.n_glimpses
     n_images = total if n_images is None else min(int(n_images), total)
     N = vec_env.num_envs
     correct = 0
-    for start in range(0, n_images, N):
-        indices = np.arange(start, start + N)
-        valid = indices < n_images
-        vec_env.unwrapped.set_options({"indices": np.where(valid, indices, 0)})
-        obs = vec_env.reset()
-        state, episode_start = None, np.ones(N, bool)
-        for t in range(n_glimpses):
-            action, state = model.predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
-            obs, reward, done, _ = vec_env.step(action)
-            episode_start = done
-        assert done.all(), "every episode has n_glimpses steps"
-        correct += int(reward[valid].sum())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for start in range(0, n_images, N):
+            indices = np.arange(start, start + N)
+            valid = indices < n_images
+            vec_env.unwrapped.set_options({"indices": np.where(valid, indices, 0)})
+            obs = vec_env.reset()
+            state, episode_start = None, np.ones(N, bool)
+            for t in range(n_glimpses):
+                if locations == "sample":  # the new recurrent state depends on the observation, not the action
+                    sampled, _ = model.predict(obs, state=state, episode_start=episode_start, deterministic=False)
+                action, state = model.predict(obs, state=state, episode_start=episode_start, deterministic=True)
+                if locations == "sample":
+                    action = np.concatenate([sampled[:, :2], action[:, 2:]], axis=1)
+                obs, reward, done, _ = vec_env.step(action)
+                episode_start = done
+            assert done.all(), "every episode has n_glimpses steps"
+            correct += int(reward[valid].sum())
     accuracy = correct / n_images
     return {"error": 100.0 * (1.0 - accuracy), "accuracy": accuracy, "n_images": n_images}
 

@@ -5,7 +5,9 @@ The generic-RL view of the task: the policy's features extractor is the RAM agen
 training runs on the native vector env through :class:`agents.sb3.SB3VecEnv`. Every
 ``--eval-freq`` steps SB3's ``EvalCallback`` scores the policy on the validation split and keeps the
 best model; at the end the best (or final) model is evaluated on the whole test split, one rollout
-per image, and the last line printed is ``test_error=<percent>``.
+per image, and the last line printed is ``test_error=<percent>``: as ``scripts/evaluate.py`` scores
+the RAM agent, locations are sampled from the policy (seeded) and the class is the most likely one;
+``result.json`` also has ``test_error_mode_path``, with the most likely locations.
 
 Examples::
 
@@ -200,9 +202,11 @@ def main(args: Args) -> float:
     if args.test_model == "best" and best.is_file():
         tested = ALGOS[args.algo][0].load(best, device=args.device)
     test_env = make_sb3_env(args.env, args.test_num_envs, "test", args.action, args.grid_size, args.frame_stack)
-    test = evaluate(tested, test_env, args.test_images)
+    test = evaluate(tested, test_env, args.test_images, locations="sample", seed=args.seed)
+    test_mode = evaluate(tested, test_env, args.test_images, locations="mode")
     result = {
-        "algo": args.algo, "env": args.env, "test_error": test["error"], "test_images": test["n_images"],
+        "algo": args.algo, "env": args.env, "test_error": test["error"], "test_error_mode_path": test_mode["error"],
+        "test_images": test["n_images"],
         "tested_model": "best" if tested is not model else "final",
         "best_val_error": 100.0 * (1.0 - eval_callback.best_mean_reward) if eval_callback.evaluations_results else None,
         "steps": int(model.num_timesteps),
@@ -211,7 +215,7 @@ def main(args: Args) -> float:
         "threads": args.threads, "command": command,
     }  # fmt: skip
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
-    run.summary.update({"test/error": test["error"], "test/n_images": test["n_images"]})
+    run.summary.update({"test/error": test["error"], "test/error_mode_path": test_mode["error"], "test/n_images": test["n_images"]})
     run.finish()
     for env in (train_env, eval_env, test_env):
         env.close()

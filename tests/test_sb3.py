@@ -15,7 +15,7 @@ import torch
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import A2C, PPO
-from stable_baselines3.common.vec_env import DummyVecEnv, VecFrameStack, VecMonitor
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper, VecFrameStack, VecMonitor
 
 from agents.ram import GlimpseNetwork
 from agents.sb3 import GlimpseExtractor, SB3VecEnv, evaluate, make_sb3_env, wandb_tag
@@ -145,18 +145,37 @@ def test_adapter_seeds_like_dummy_vec_env_and_passes_options():
 
 
 class IntensityOracle:
-    """A fake model that reads the image index off a constant-grey image and answers ``label(index) + shift``."""
+    """A fake model that reads the image index off a constant-grey image and answers ``label(index) + shift``.
+
+    Its mode (``deterministic=True``) looks at grid cell ``(3, 3)``; its samples look at the centre
+    cell ``(2, 2)`` and guess the wrong class, so a test can tell which call each column came from.
+    """
 
     def __init__(self, step: int, n_classes: int, shift: int = 0):
         self.step, self.n_classes, self.shift = step, n_classes, shift
-        self.centre = len(grid_centres(5)) // 2
 
     def predict(self, obs, state=None, episode_start=None, deterministic=True):
         glimpse = obs["glimpse"].reshape(len(obs["glimpse"]), -1)
         index = np.rint(glimpse[:, 0] * 255 / self.step).astype(int) - 1
-        label = (index + self.shift) % self.n_classes
-        n = len(label)
-        return np.stack([np.full(n, self.centre), np.full(n, self.centre), label], axis=1), state
+        label = (index + self.shift + (0 if deterministic else 1)) % self.n_classes
+        cell = np.full(len(label), 3 if deterministic else 2)
+        return np.stack([cell, cell, label], axis=1), state
+
+
+class RecordActions(VecEnvWrapper):
+    def __init__(self, venv):
+        super().__init__(venv)
+        self.actions = []
+
+    def step_async(self, actions):
+        self.actions.append(np.array(actions))
+        self.venv.step_async(actions)
+
+    def reset(self):
+        return self.venv.reset()
+
+    def step_wait(self):
+        return self.venv.step_wait()
 
 
 @pytest.mark.parametrize("num_envs", [4, 10, 16])
@@ -169,10 +188,28 @@ def test_evaluate_sees_each_image_once_in_order(num_envs, frame_stack):
     env = VecMonitor(SB3VecEnv(wrap_actions(GlimpseVectorEnv(num_envs, **kwargs), "multidiscrete", grid_size=5)))
     if frame_stack > 1:
         env = VecFrameStack(env, frame_stack, channels_order={"glimpse": "first", "location": "last"})
-    assert evaluate(IntensityOracle(step, n_classes), env) == {"error": 0.0, "accuracy": 1.0, "n_images": n_images}
+    env = RecordActions(env)
+    for locations, cell in [("sample", 2), ("mode", 3)]:
+        env.actions.clear()
+        result = evaluate(IntensityOracle(step, n_classes), env, locations=locations)
+        assert result == {"error": 0.0, "accuracy": 1.0, "n_images": n_images}  # the class is always the mode
+        assert (np.concatenate(env.actions)[:, :2] == cell).all()  # the location is sampled or the mode
     assert evaluate(IntensityOracle(step, n_classes, shift=1), env)["error"] == 100.0
     result = evaluate(IntensityOracle(step, n_classes), env, n_images=7)
     assert result["n_images"] == 7 and result["error"] == 0.0
+    with pytest.raises(ValueError, match="locations"):
+        evaluate(IntensityOracle(step, n_classes), env, locations="mean")
+
+
+def test_evaluate_samples_reproducibly_and_leaves_the_global_rng_alone():
+    torch.manual_seed(0)
+    env = make_vector("native", 8, "multidiscrete")
+    venv = VecMonitor(SB3VecEnv(env))
+    model = A2C("MultiInputPolicy", venv, policy_kwargs=dict(features_extractor_class=GlimpseExtractor), seed=0, device="cpu")
+    before = torch.get_rng_state()
+    first = evaluate(model, venv, seed=3)
+    assert torch.equal(torch.get_rng_state(), before)
+    assert evaluate(model, venv, seed=3) == first
 
 
 # ---- learning ---------------------------------------------------------------------------------------
