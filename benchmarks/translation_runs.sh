@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The translation results of results/translation.md, one training at a time, 1 CPU thread each.
+#
+#   GLIMPSE_DATA_DIR=../shared/data bash benchmarks/translation_runs.sh [multi30k|tatoeba|all]
+#
+# Budgets are CPU minutes of the training process (--max-cpu-minutes), so that a shared machine
+# slows a run down without changing what it learns. Each Multi30k model first trains for 4 CPU
+# minutes, is scored on test_2016_flickr, then resumes (exactly: optimizer, schedule, RNG, data
+# order) up to 15 CPU minutes and is scored again. Logs go to runs/translation/*.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS=1
+RUNS=runs/translation
+mkdir -p "$RUNS"
+which=${1:-all}
+
+COMMON=(--threads 1 --seed 1 --max-tokens 800 --dropout 0.1 --wandb-mode offline)
+declare -A EXTRA=(
+  [rnnencdec]=""
+  [bahdanau]=""
+  [luong-dot]=""
+  [luong-general]=""
+  [transformer]="--layers 3 --heads 4 --lr 1e-3 --warmup-steps 400 --schedule inverse-sqrt"
+)
+
+if [[ $which == all || $which == multi30k ]]; then
+  for model in bahdanau rnnencdec luong-dot luong-general transformer; do
+    out=$RUNS/m30k-$model
+    # shellcheck disable=SC2086
+    python scripts/train_translation.py --corpus multi30k --src de --tgt en --model "$model" ${EXTRA[$model]} \
+      "${COMMON[@]}" --max-cpu-minutes 4 --out "$out" > "$RUNS/m30k-$model.train4.log" 2>&1
+    python scripts/evaluate_translation.py "$out/last.pt" --corpus multi30k --split test --beam 5 --threads 1 \
+      > "$RUNS/m30k-$model.test4.log" 2>&1
+    python scripts/train_translation.py --out "$out" --resume --max-cpu-minutes 15 --threads 1 --wandb-mode offline \
+      > "$RUNS/m30k-$model.train15.log" 2>&1
+    python scripts/evaluate_translation.py "$out/best.pt" --corpus multi30k --split test --beam 5 --threads 1 \
+      --hypotheses "$RUNS/m30k-$model.test.hyp" > "$RUNS/m30k-$model.test15.log" 2>&1
+  done
+fi
+
+if [[ $which == all || $which == tatoeba ]]; then
+  for model in rnnencdec bahdanau; do
+    python scripts/train_translation.py --corpus tatoeba --src en --tgt fr --model "$model" "${COMMON[@]}" \
+      --max-cpu-minutes 12 --out "$RUNS/tatoeba-$model" > "$RUNS/tatoeba-$model.train.log" 2>&1
+  done
+  python scripts/evaluate_translation.py "$RUNS/tatoeba-rnnencdec/best.pt,$RUNS/tatoeba-bahdanau/best.pt" \
+    --labels RNNencdec,RNNsearch --corpus tatoeba --split test --beam 5 --threads 1 \
+    --length-buckets 1,5,10,15,20 --plot results/figures/translation_bleu_by_length.png \
+    --table "$RUNS/tatoeba-bleu-by-length.md" > "$RUNS/tatoeba-test.log" 2>&1
+fi
