@@ -2,12 +2,16 @@
 
 Examples::
 
-    # Bahdanau attention (RNNsearch), Multi30k German->English, 15 minutes on one CPU thread
+    # Bahdanau attention (RNNsearch), Multi30k German->English, 15 CPU minutes on one thread
     python scripts/train_translation.py --corpus multi30k --src de --tgt en --model bahdanau \
-        --max-minutes 15 --threads 1 --out runs/m30k-bahdanau
+        --max-cpu-minutes 15 --threads 1 --out runs/m30k-bahdanau
 
-    # continue that run for 10 more minutes (optimizer, schedule, data order and RNG continue exactly)
-    python scripts/train_translation.py --out runs/m30k-bahdanau --resume --max-minutes 25 --threads 1
+    # continue that run up to 25 CPU minutes in all (optimizer, schedule, data order and RNG continue exactly)
+    python scripts/train_translation.py --out runs/m30k-bahdanau --resume --max-cpu-minutes 25 --threads 1
+
+    # a wall-clock budget instead (on a machine of your own)
+    python scripts/train_translation.py --model transformer --lr 1e-3 --warmup-steps 400 \
+        --schedule inverse-sqrt --max-minutes 15 --out runs/m30k-transformer
 
     # the no-attention baseline on Tatoeba English->French
     python scripts/train_translation.py --corpus tatoeba --src en --tgt fr --model rnnencdec --out runs/tat-encdec
@@ -98,7 +102,7 @@ class Args:
     """Transformer layers (encoder and decoder each)"""
     heads: int = 4
     """Transformer heads"""
-    dropout: float = 0.2
+    dropout: float = 0.1
     """dropout"""
     lr: float = 2e-3
     """peak learning rate (Adam)"""
@@ -106,7 +110,7 @@ class Args:
     """learning-rate schedule after warm-up"""
     warmup_steps: int = 100
     """linear warm-up steps"""
-    max_tokens: int = 3000
+    max_tokens: int = 800
     """padded tokens per batch"""
     label_smoothing: float = 0.1
     """label smoothing of the loss"""

@@ -206,3 +206,23 @@ def test_collate_pads_and_shifts(tokenizers):
     assert batch.tgt_out[0, : len(t0)].tolist() == t0 and torch.all(batch.tgt_out[0, len(t0) :] == PAD)
     assert batch.tgt_in[0, 0] == BOS and batch.tgt_in[0, 1 : len(t0)].tolist() == t0[:-1]
     assert batch.n_target_tokens == len(t0) + len(examples[3][1])
+
+
+def test_multi30k_download_checks_the_checksum(tmp_path, monkeypatch):
+    """Downloads go through ``MULTI30K_URL``; a ``file://`` mirror stands in for GitHub here."""
+    import seq_attention.data as data
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    write_lines(mirror / "val.de.gz", GERMAN, gz=True)  # not the real file
+    monkeypatch.setattr(data, "MULTI30K_URL", mirror.as_uri() + "/{name}.gz")
+    with pytest.raises(DataError, match=r"SHA-256 .* expected .*not saved"):
+        load_pairs("multi30k", "val", "de", "en", data_dir=tmp_path / "data")
+    assert not (tmp_path / "data" / "multi30k" / "val.de.gz").exists()
+    shared = shared_data_dir()
+    if shared is None:
+        pytest.skip("the successful download needs the real files in $GLIMPSE_DATA_DIR or <repo>/../shared/data")
+    for lang in ("de", "en"):
+        (mirror / f"val.{lang}.gz").write_bytes((shared / "multi30k" / f"val.{lang}.gz").read_bytes())
+    pairs = load_pairs("multi30k", "val", "de", "en", data_dir=tmp_path / "data")
+    assert len(pairs) == 1014 and (tmp_path / "data" / "multi30k" / "val.en.gz").is_file()
