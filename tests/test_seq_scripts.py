@@ -92,14 +92,27 @@ def trained(workspace):
     root, env = workspace
     out = root / "run"
     args = ["--corpus", "tatoeba", "--src", "en", "--tgt", "fr", "--model", "bahdanau", "--epochs", "1", *TINY]
-    result = run("train_translation.py", *args, "--out", str(out), "--threads", "1", "--wandb-mode", "offline", env=env, cwd=root)
+    result = run(
+        "train_translation.py", *args, "--out", str(out), "--threads", "1", "--wandb-mode", "offline", "--log-every", "2",
+        env=env, cwd=root,
+    )  # fmt: skip
     return out, result
 
 
 def test_train_translation_writes_checkpoints_logs_and_ends_with_the_validation_bleu(trained):
+    from tests.wandb_records import history
+
     out, result = trained
     assert (out / "last.pt").is_file() and (out / "best.pt").is_file()
-    assert list((out / "wandb").glob("offline-run-*/run-*.wandb"))
+    (run_file,) = (out / "wandb").glob("offline-run-*/run-*.wandb")
+    logged = history(run_file)
+    keys = set().union(*logged)
+    for key in ("losses/train_loss", "losses/val_loss", "charts/val_bleu", "charts/learning_rate"):
+        assert key in keys, sorted(keys)
+    assert all("global_step" in row for row in logged)
+    images = [row for row in logged if "attention/example/_type" in row]
+    assert images and images[0]["attention/example/_type"] == "image-file"
+    assert images[0]["attention/example/format"] == "png"
     assert result.stdout.strip().splitlines()[-1].startswith("final validation BLEU = ")
 
 
