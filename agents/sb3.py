@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -38,8 +37,9 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import VecEnv, VecFrameStack, VecMonitor
 
 import glimpse_env  # noqa: F401  (registers the ids)
-from glimpse_env.wrappers import wrap_actions
 from agents.ram import GlimpseNetwork
+from glimpse_env.files import atomic_file
+from glimpse_env.wrappers import wrap_actions
 
 logger = logging.getLogger(__name__)
 
@@ -312,18 +312,10 @@ class AtomicCheckpoint(BaseCallback):
 
 
 def save_model_atomic(model, path: str | os.PathLike) -> Path:
-    """``model.save`` to ``path`` (a ``.zip``) through a temporary file and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            model.save(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """``model.save`` to ``path`` (a ``.zip``) through :func:`~glimpse_env.files.atomic_file`."""
+    with atomic_file(path) as f:
+        model.save(f)
+    return Path(path)
 
 
 def wandb_tag(key: str) -> str:

@@ -43,9 +43,9 @@ from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.callbacks import CallbackList, EvalCallback
 from stable_baselines3.common.logger import CSVOutputFormat, Logger
 
+from agents.cli import parse_config
 from agents.sb3 import AtomicCheckpoint, GlimpseExtractor, TimeBudget, WandbWriter, evaluate, make_sb3_env, save_model_atomic
 from agents.tracking import init_wandb
-from agents.cli import parse_config
 
 ALGOS = {
     "ppo": (PPO, "MultiInputPolicy"),

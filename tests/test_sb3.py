@@ -288,6 +288,8 @@ def test_train_script_smoke(tmp_path, algo, mode, extra):
     assert result["test_images"] == 100 and result["steps"] >= 500 and result["threads"] == 1
     for name in ("model.zip", "checkpoint.zip", "best_model.zip", "evaluations.npz", "progress.csv"):
         assert (out / name).is_file(), name
+    loaded = {"a2c": A2C, "recurrent_ppo": RecurrentPPO}[algo].load(out / "checkpoint.zip", device="cpu")
+    assert isinstance(loaded.policy.features_extractor, GlimpseExtractor)
     runs = list((out / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(runs) == (mode == "offline")
     if runs:  # SB3's logger reached W&B with the project's tags, against the global step
