@@ -94,10 +94,15 @@ class GlimpseNetwork(nn.Module):
         glimpse_dim: ``K * C * G * G``, the flattened glimpse.
         what_size, where_size: widths of ``h_g`` and ``h_l`` (128 and 128 in the paper).
         output_size: width of ``g_t`` (256).
+        pixel_mean, pixel_std: the glimpse is standardised with these before the "what" layer.
     """
 
-    def __init__(self, glimpse_dim: int, what_size: int = 128, where_size: int = 128, output_size: int = 256):
+    def __init__(self, glimpse_dim: int, what_size: int = 128, where_size: int = 128, output_size: int = 256,
+                 pixel_mean: float = 0.0, pixel_std: float = 1.0):  # fmt: skip
         super().__init__()
+        # a fixed standardisation of the glimpse's pixels (the env gives [0, 1]), saved with the weights
+        self.register_buffer("pixel_mean", torch.tensor(float(pixel_mean)))
+        self.register_buffer("pixel_std", torch.tensor(float(pixel_std)))
         self.what = nn.Linear(glimpse_dim, what_size)
         self.where = nn.Linear(2, where_size)
         self.what_to_g = nn.Linear(what_size, output_size)
@@ -106,7 +111,7 @@ class GlimpseNetwork(nn.Module):
 
     def forward(self, glimpse: torch.Tensor, location: torch.Tensor) -> torch.Tensor:
         """``glimpse`` ``(B, K, [C,] G, G)`` and ``location`` ``(B, 2)`` -> ``g_t`` ``(B, output_size)``."""
-        h_g = F.relu(self.what(glimpse.flatten(1)))
+        h_g = F.relu(self.what((glimpse.flatten(1) - self.pixel_mean) / self.pixel_std))
         h_l = F.relu(self.where(location))
         return F.relu(self.what_to_g(h_g) + self.where_to_g(h_l))
 
@@ -169,10 +174,14 @@ class RAMConfig:
     cell: str = "rnn"
     std: float = 0.05
     detach_location: bool = True
+    pixel_mean: float = 0.0
+    pixel_std: float = 1.0
 
     def __post_init__(self):
         if not (isinstance(self.std, (int, float)) and self.std > 0 and math.isfinite(self.std)):
             raise ValueError(f"std (the location policy's standard deviation) must be > 0, got {self.std!r}")
+        if not self.pixel_std > 0:
+            raise ValueError(f"pixel_std must be > 0, got {self.pixel_std!r}")
         if self.n_classes < 2:
             raise ValueError(f"n_classes must be >= 2, got {self.n_classes!r}")
         for name in ("what_size", "where_size", "glimpse_out", "hidden_size"):
@@ -193,7 +202,8 @@ class RecurrentAttentionModel(nn.Module):
         super().__init__()
         self.config = config
         glimpse_dim = math.prod(config.glimpse_shape)
-        self.glimpse_net = GlimpseNetwork(glimpse_dim, config.what_size, config.where_size, config.glimpse_out)
+        self.glimpse_net = GlimpseNetwork(glimpse_dim, config.what_size, config.where_size, config.glimpse_out,
+                                          config.pixel_mean, config.pixel_std)  # fmt: skip
         self.core = CoreNetwork(config.glimpse_out, config.hidden_size, config.cell)
         self.location_net = LocationNetwork(config.hidden_size, config.std)
         self.action_net = ActionNetwork(config.hidden_size, config.n_classes)

@@ -7,6 +7,12 @@ and when the time budget runs out), ``best.pt`` (best validation error so far), 
 Both are written atomically. ``--resume`` restores the model, optimizer, scheduler, the torch
 and environment random states and the position inside the epoch, so an interrupted run continues
 exactly as if it had not stopped.
+
+Defaults, and the evidence for them: the first glimpse at a random place, a REINFORCE weight of
+0.01 and standardised glimpse pixels, as in the best public PyTorch RAM (kevinzakka), together
+beat a centred start, weight 1 and raw pixels on 4 of 5 seeds, 8.4 % against 9.7 % mean
+validation error after 1,600 steps of 128 MNIST episodes (one thread, about 65 CPU-s each). Seed
+noise at that point is about +-2 points, so each part alone is unproven; single runs said little.
 """
 
 from __future__ import annotations
@@ -57,8 +63,8 @@ class TrainConfig:
     """glimpse side G in pixels (none: the environment's default)"""
     n_scales: int | None = None
     """patches per glimpse K (none: the environment's default)"""
-    start: Literal["center", "random"] = "center"
-    """where the first glimpse of an episode is taken"""
+    start: Literal["center", "random"] = "random"
+    """where the first glimpse of an episode is taken (the environment's default is the centre)"""
     epochs: int = 100
     """passes over the training split"""
     max_minutes: float | None = None
@@ -91,6 +97,10 @@ class TrainConfig:
     """width of the glimpse network's what and where layers"""
     glimpse_out: int = 256
     """width of the glimpse feature g_t"""
+    pixel_mean: float = 0.1307
+    """glimpse pixels are standardised as (x - pixel_mean) / pixel_std in the glimpse network (MNIST's statistics)"""
+    pixel_std: float = 0.3081
+    """see pixel_mean; 0 and 1 leave the glimpse as the environment gives it"""
     detach_location: bool = True
     """location network reads h_t.detach(): REINFORCE trains the location network only"""
     hybrid: bool = True
@@ -99,8 +109,8 @@ class TrainConfig:
     """control: look at uniformly random locations, location network untrained"""
     ce_weight: float = 1.0
     """weight of the classification term"""
-    reinforce_weight: float = 1.0
-    """weight of the REINFORCE term"""
+    reinforce_weight: float = 0.01
+    """weight of the REINFORCE term; with Adam it matters only through the shared gradient-norm clip, which a small weight keeps the policy gradient from dominating"""
     baseline_weight: float = 1.0
     """weight of the baseline's squared error"""
     train_subset: int | None = None
@@ -150,6 +160,7 @@ class TrainConfig:
         for name in ("n_glimpses", "glimpse_size", "n_scales", "train_subset", "val_subset", "threads", "max_steps"):
             positive(name, getattr(self, name), allow_none=True)
         positive("std", self.std, float)
+        positive("pixel_std", self.pixel_std, float)
         positive("lr", self.lr, float)
         positive("lr_min", self.lr_min, float, zero=True)
         positive("max_minutes", self.max_minutes, float, allow_none=True)
@@ -189,7 +200,8 @@ def build_model(config: TrainConfig, glimpse_shape, n_classes: int) -> Recurrent
     ram = RAMConfig(
         glimpse_shape=tuple(glimpse_shape), n_classes=n_classes, what_size=config.glimpse_hidden,
         where_size=config.glimpse_hidden, glimpse_out=config.glimpse_out, hidden_size=config.hidden_size,
-        cell=config.cell, std=config.std, detach_location=config.detach_location,
+        cell=config.cell, std=config.std, detach_location=config.detach_location, pixel_mean=config.pixel_mean,
+        pixel_std=config.pixel_std,
     )  # fmt: skip
     return RecurrentAttentionModel(ram).to(config.device)
 
