@@ -43,7 +43,7 @@ from glimpse_env.render import image_grid
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CHECKPOINT_KIND", "TrainConfig", "build_env", "build_model", "train"]
+__all__ = ["CHECKPOINT_KIND", "TrainConfig", "build_env", "build_model", "load_model", "train"]
 
 CHECKPOINT_KIND = "ram"
 # Settings that may change when a run is resumed; everything else comes from the checkpoint.
@@ -194,6 +194,15 @@ def build_env(config: TrainConfig, split: str, num_envs: int, max_images: int | 
         config.env, num_envs=num_envs, vectorization_mode="vector_entry_point", split=split,
         max_images=max_images, device=config.device, **config.env_kwargs(),
     ).unwrapped  # fmt: skip
+
+
+def load_model(payload: dict, device: str = "cpu") -> RecurrentAttentionModel:
+    """The trained model of a checkpoint payload, built from the model settings saved with it."""
+    settings = dict(payload["model_config"])
+    settings["glimpse_shape"] = tuple(settings["glimpse_shape"])
+    model = RecurrentAttentionModel(RAMConfig(**settings)).to(device)
+    model.load_state_dict(payload["model"])
+    return model
 
 
 def build_model(config: TrainConfig, glimpse_shape, n_classes: int) -> RecurrentAttentionModel:

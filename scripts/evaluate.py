@@ -26,7 +26,7 @@ import torch
 from agents.checkpoint import load_checkpoint
 from agents.cli import parse_config
 from agents.reinforce import evaluate
-from agents.trainer import CHECKPOINT_KIND, TrainConfig, build_env, build_model, configure_logging
+from agents.trainer import CHECKPOINT_KIND, TrainConfig, build_env, configure_logging, load_model
 from glimpse_env.render import image_grid
 
 
@@ -71,8 +71,9 @@ def main(args: EvalArgs) -> dict:
     saved = {k: v for k, v in payload["config"].items() if k in {f.name for f in dataclasses.fields(TrainConfig)}}
     config = TrainConfig(**(saved | {"device": args.device, "data_dir": args.data_dir or saved.get("data_dir")}))
     envs = build_env(config, args.split, args.batch_size)
-    model = build_model(config, envs.config.glimpse_shape, envs.config.n_classes)
-    model.load_state_dict(payload["model"])
+    model = load_model(payload, args.device)
+    if tuple(model.config.glimpse_shape) != tuple(envs.config.glimpse_shape):
+        raise ValueError(f"the checkpoint's model reads glimpses {model.config.glimpse_shape}, its environment gives {envs.config.glimpse_shape}")
     n = envs.config.source.n_images if args.subset is None else min(args.subset, envs.config.source.n_images)
     random = config.random_glimpses
     started = time.perf_counter()
