@@ -323,12 +323,3 @@ def count_parameters(model: nn.Module) -> int:
     """Trainable parameters, shared ones once."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
-
-def sinusoid(length: int, width: int) -> torch.Tensor:
-    """Sinusoidal positions (Vaswani et al., 2017, section 3.5): ``(length, width)``."""
-    position = torch.arange(length, dtype=torch.float32).unsqueeze(1)
-    rate = torch.exp(torch.arange(0, width, 2, dtype=torch.float32) * (-math.log(10000.0) / width))
-    table = torch.zeros(length, width)
-    table[:, 0::2] = torch.sin(position * rate)
-    table[:, 1::2] = torch.cos(position * rate[: width // 2])
-    return table

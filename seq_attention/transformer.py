@@ -18,12 +18,22 @@ from torch import nn
 from torch.nn import functional as F
 
 from seq_attention.attention import MultiHeadAttention
-from seq_attention.models import Memory, ModelConfig, sinusoid
+from seq_attention.models import Memory, ModelConfig
 from seq_attention.tokenize import PAD
 
 __all__ = ["DecoderLayer", "EncoderLayer", "Transformer"]
 
 MAX_POSITIONS = 1024
+
+
+def sinusoid(length: int, width: int) -> torch.Tensor:
+    """Sinusoidal positions (Vaswani et al., 2017, section 3.5): ``(length, width)``."""
+    position = torch.arange(length, dtype=torch.float32).unsqueeze(1)
+    rate = torch.exp(torch.arange(0, width, 2, dtype=torch.float32) * (-math.log(10000.0) / width))
+    table = torch.zeros(length, width)
+    table[:, 0::2] = torch.sin(position * rate)
+    table[:, 1::2] = torch.cos(position * rate[: width // 2])
+    return table
 
 
 class FeedForward(nn.Sequential):
