@@ -91,6 +91,9 @@ class ImageSource:
             canvases = np.concatenate([self.render(chunk) for chunk in np.array_split(layouts, -(-N // 2048))])
             canvases.setflags(write=False)
             self.fixed_canvases = canvases
+            # render() above cached device tensors before the canvases existed: drop them so that
+            # tensors() copies "fixed" too
+            self._device_copies.clear()
 
     @property
     def n_images(self) -> int:
