@@ -62,6 +62,20 @@ class Distributed:
             dist.destroy_process_group()
 
 
+def _restart_store(world_size: int, restart: int) -> dist.Store | None:
+    """torchrun's shared TCP store, its keys prefixed by the restart count; None outside torchrun.
+
+    torchrun (2.x, c10d rendezvous) keeps one store for all rounds of a job and does not prefix what
+    the workers write there, so after an elastic restart the new group can read the addresses that
+    the dead group's ranks published and fail with "Gloo connectFullMesh failed ... Connection
+    refused" (seen in CI). Keys of attempt ``restart`` cannot collide with those of an earlier one.
+    """
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
+        return None
+    store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world_size, is_master=False)
+    return dist.PrefixStore(f"glimpse_attention/attempt_{restart}", store)
+
+
 def setup(device: str) -> tuple[Distributed, str]:
     """Join the ``torchrun`` process group if there is one; return it and this rank's device.
 
@@ -77,6 +91,6 @@ def setup(device: str) -> tuple[Distributed, str]:
         torch.cuda.set_device(device)
     backend = "nccl" if device.startswith("cuda") else "gloo"
     if not dist.is_initialized():
-        dist.init_process_group(backend=backend)
+        dist.init_process_group(backend=backend, store=_restart_store(world_size, restart), rank=rank, world_size=world_size)
     logger.info("rank %d of %d on %s (%s backend, restart %d)", rank, world_size, device, backend, restart)
     return Distributed(rank, world_size, local_rank, restart), device
