@@ -1,16 +1,17 @@
 """Collect the runs of benchmarks/ram_runs.sh into the Markdown table of results/ram.md.
 
-    python benchmarks/ram_table.py [runs/ram_results]
+    python benchmarks/ram_table.py [runs/ram_results] [--plot results/figures/ram_curves.png]
 
 Reads each run's test evaluation (``<name>.json`` from ``scripts/evaluate.py --json-out``) and its
-checkpoints (settings, epochs, wall and CPU time); prints Markdown. Nothing is typed in by hand:
+checkpoints (settings, epochs, wall and CPU time); prints Markdown and, with ``--plot``, draws each
+run's validation error against CPU minutes from the history saved in ``last.pt``. Nothing is typed in by hand:
 a run that is missing shows up as a missing row.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
@@ -31,11 +32,31 @@ ROWS = [
 ]
 
 
-def main(runs: Path) -> None:
+def plot_curves(histories: dict[str, list[dict]], path: Path) -> None:
+    """Validation error (log scale) against CPU minutes, one line per run."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.2), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for name, history in histories.items():
+        ax.plot([h["cpu_seconds"] / 60 for h in history], [h["val_error"] for h in history], marker=".", label=name)
+    ax.set_xlabel("CPU minutes (1 thread)")
+    ax.set_ylabel("validation error % (one rollout)")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def main(runs: Path, plot: Path | None = None) -> None:
     print(f"Hardware: {cpu_name()}, 1 torch thread per run (OMP_NUM_THREADS=1), torch {torch.__version__}.\n")
     print("| run | task | paper | best public | test error, 1 rollout | 10 rollouts averaged | mean path "
           "| best epoch / epochs | CPU min / wall min |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
+    histories = {}
     for name, label, paper, public in ROWS:
         result = runs / f"{name}.json"
         if not result.is_file():
@@ -44,10 +65,19 @@ def main(runs: Path) -> None:
         ckpt = Path(r["checkpoint"])
         best = load_checkpoint(ckpt, "ram")["state"]
         last = load_checkpoint(ckpt.with_name("last.pt"), "ram")["state"] if ckpt.with_name("last.pt").is_file() else best
+        histories[name] = last["history"]
         print(f"| {name} | {label} | {paper} | {public} | **{r['error_one_rollout']:.2f}** | {r['error_10_rollouts']:.2f} "
               f"| {r['error_mean_path']:.2f} | {best['epoch']} / {last['epoch']} "
               f"| {last['cpu_seconds'] / 60:.1f} / {last['seconds'] / 60:.1f} |")  # fmt: skip
 
 
+    if plot is not None:
+        plot_curves(histories, plot)
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/ram_results"))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="?", default="runs/ram_results", type=Path)
+    parser.add_argument("--plot", type=Path, help="PNG of the validation curves")
+    args = parser.parse_args()
+    main(args.runs, args.plot)
