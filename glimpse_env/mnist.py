@@ -106,14 +106,24 @@ def _remember_verified(path: Path) -> None:
         logger.debug("could not remember the checksum of %s: %s", path, err)
 
 
-def _read_checked(path: Path, name: str) -> bytes:
-    """Decompressed bytes of an MNIST file, md5-checked unless this exact file passed before."""
+def read_decompressed(path: Path) -> bytes:
+    """The bytes of ``path``, gunzipped when its name ends in ``.gz``.
+
+    Raises:
+        DataError: a ``.gz`` file that does not decompress (a truncated download, say).
+    """
     raw = path.read_bytes()
     if path.suffix == ".gz":
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as err:
             raise DataError(f"{path} is not a valid gzip file ({err}); delete it and load again to re-download") from err
+    return raw
+
+
+def _read_checked(path: Path, name: str) -> bytes:
+    """Decompressed bytes of an MNIST file, md5-checked unless this exact file passed before."""
+    raw = read_decompressed(path)
     if not _already_verified(path):
         _, md5, size = MNIST_FILES[name]
         if len(raw) != size or _md5(raw) != md5:

@@ -28,16 +28,17 @@ English side whichever direction is translated.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import logging
 import os
 import random
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
+
+from glimpse_env.files import atomic_file
+from glimpse_env.mnist import DataError, default_data_dir, read_decompressed, resolve_data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -81,35 +82,12 @@ SPLITS = ("train", "val", "test")
 Pair = tuple[str, str]
 
 
-class DataError(RuntimeError):
-    """A data file is missing, corrupt, or cannot be fetched; the message says what to do."""
-
-
-def default_data_dir() -> Path:
-    """``$GLIMPSE_DATA_DIR``, else ``$XDG_CACHE_HOME/glimpse-attention/data`` (``~/.cache/...``)."""
-    env = os.environ.get("GLIMPSE_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "glimpse-attention" / "data"
-
-
-def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """``data_dir`` if given, else :func:`default_data_dir`."""
-    return Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-
-
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def _read_text(path: Path) -> str:
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as err:
-            raise DataError(f"{path} is not a valid gzip file ({err}); delete it and load again") from err
+    raw = read_decompressed(path)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -187,14 +165,8 @@ def _download(url: str, target: Path, sha256: str) -> None:
     if _sha256(data) != sha256:
         raise DataError(f"{url} has SHA-256 {_sha256(data)}, expected {sha256}; not saved")
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(target) as f:
+        f.write(data)
 
 
 def _multi30k_file(directory: Path, name: str, download: bool) -> Path:
