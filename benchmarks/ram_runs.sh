@@ -23,10 +23,18 @@ run() {  # name, then train_ram.py settings
     > "$RUNS/$name.eval" 2>&1
 }
 
+# MNIST at the public reference's budgets; the variants are the 2-CPU-minute sweep (val selects)
 run mnist_cpu2 --env GlimpseMNIST-v0 --max-cpu-minutes 2
+run mnist_cpu2_b32 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --batch-size 32
+run mnist_cpu2_b64 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --batch-size 64
+run mnist_cpu2_b256 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --batch-size 256
 run mnist_cpu2_lr3e-3 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --lr 3e-3
+run mnist_cpu2_lstm --env GlimpseMNIST-v0 --max-cpu-minutes 2 --cell lstm
+run mnist_cpu2_gru --env GlimpseMNIST-v0 --max-cpu-minutes 2 --cell gru
 run mnist_cpu10 --env GlimpseMNIST-v0 --max-cpu-minutes 10
+# the paper's tasks, as many epochs as this session's machine time allowed
 run translated --env GlimpseTranslatedMNIST-v0 --epochs 30
+run c60_cpu10 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10
 run c60_center --env GlimpseClutteredMNIST-v0 --epochs 60
 run c60_randglimpse --env GlimpseClutteredMNIST-v0 --epochs 20 --random-glimpses
 run c100 --env GlimpseClutteredMNIST100-v0 --epochs 30

@@ -21,11 +21,17 @@ from agents.tracking import cpu_name
 
 # name, task label, the paper's test error (%, Mnih et al. 2014, Table 1), best public (%)
 ROWS = [
-    ("mnist_cpu2", "MNIST 28x28, 6 glimpses 8x8, **2 CPU-min**", "1.12 (converged)", "3.89 at 2 CPU-min"),
+    ("mnist_cpu2", "MNIST 28x28, 6 glimpses 8x8, **2 CPU-min**", "1.12", "3.89 at 2 CPU-min"),
+    ("mnist_cpu2_b32", "same, batch 32", "", ""),
+    ("mnist_cpu2_b64", "same, batch 64", "", ""),
+    ("mnist_cpu2_b256", "same, batch 256", "", ""),
     ("mnist_cpu2_lr3e-3", "same, lr 3e-3", "", ""),
-    ("mnist_cpu10", "MNIST 28x28, 6 glimpses 8x8, **10 CPU-min**", "1.12 (converged)", "2.35 at 10 CPU-min"),
-    ("mnist_e100", "MNIST 28x28, longer run (see notes)", "1.12", "0.85"),
+    ("mnist_cpu2_lstm", "same, LSTM core", "", ""),
+    ("mnist_cpu2_gru", "same, GRU core", "", ""),
+    ("mnist_cpu10", "MNIST 28x28, 6 glimpses 8x8, **10 CPU-min**", "1.12", "2.35 at 10 CPU-min"),
+    ("mnist_e100", "MNIST 28x28, 64 epochs, earlier settings (see notes)", "1.12", "0.85"),
     ("translated", "translated 60x60, 6 glimpses 12x12 x3", "1.22", ""),
+    ("c60_cpu10", "cluttered 60x60, 8 glimpses 12x12 x3, **10 CPU-min**", "4.04", ""),
     ("c60_center", "cluttered 60x60, 8 glimpses 12x12 x3", "4.04", "2.63"),
     ("c60_randglimpse", "cluttered 60x60, **random glimpses**", "14.4", ""),
     ("c100", "cluttered 100x100, 8 glimpses 12x12 x4", "8.11", "5.9"),
