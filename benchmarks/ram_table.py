@@ -59,9 +59,9 @@ def plot_curves(histories: dict[str, list[dict]], path: Path) -> None:
 
 def main(runs: Path, plot: Path | None = None) -> None:
     print(f"Hardware: {cpu_name()}, 1 torch thread per run (OMP_NUM_THREADS=1), torch {torch.__version__}.\n")
-    print("| run | task | paper | best public | test error, 1 rollout | 10 rollouts averaged | mean path "
+    print("| run | task | paper | best public | val error | test error, 1 rollout | 10 rollouts averaged | mean path "
           "| best epoch / epochs | CPU min / wall min |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     histories = {}
     for name, label, paper, public in ROWS:
         result = runs / f"{name}.json"
@@ -72,7 +72,7 @@ def main(runs: Path, plot: Path | None = None) -> None:
         best = load_checkpoint(ckpt, "ram")["state"]
         last = load_checkpoint(ckpt.with_name("last.pt"), "ram")["state"] if ckpt.with_name("last.pt").is_file() else best
         histories[name] = last["history"]
-        print(f"| {name} | {label} | {paper} | {public} | **{r['error_one_rollout']:.2f}** | {r['error_10_rollouts']:.2f} "
+        print(f"| {name} | {label} | {paper} | {public} | {best['best_val_error']:.2f} | **{r['error_one_rollout']:.2f}** | {r['error_10_rollouts']:.2f} "
               f"| {r['error_mean_path']:.2f} | {best['epoch']} / {last['epoch']} "
               f"| {last['cpu_seconds'] / 60:.1f} / {last['seconds'] / 60:.1f} |")  # fmt: skip
 
