@@ -406,7 +406,8 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
         if not out_of_time:
             state["epoch"] += 1
             state["step_in_epoch"] = 0
-        shard = evaluate(model, val_env, np.arange(group.rank, n_val, group.world_size), seed=config.seed)
+        shard = evaluate(model, val_env, np.arange(group.rank, n_val, group.world_size), seed=config.seed,
+                         random_locations=config.random_glimpses)  # fmt: skip
         val_error = 100.0 * group.sum([shard["wrong_first"]])[0] / n_val
         state["seconds"] = seconds_before + time.perf_counter() - started
         state["cpu_seconds"] = cpu_before + time.process_time() - cpu_started

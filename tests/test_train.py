@@ -49,6 +49,22 @@ def test_resume_continues_exactly(tmp_path, data_dir):
     assert resumed["val_error"] == straight["val_error"]
 
 
+def test_random_glimpse_control_is_validated_with_random_glimpses(tmp_path, data_dir):
+    from agents.reinforce import evaluate
+    from agents.trainer import build_env, load_model
+
+    config = small_config(tmp_path, data_dir, random_glimpses=True, epochs=1)
+    summary = train(config)
+    payload = load_checkpoint(tmp_path / "run" / "last.pt", "ram")
+    envs = build_env(config, "val", config.eval_batch_size, max_images=config.val_subset)
+    model = load_model(payload)
+    scored = {random: evaluate(model, envs, config.val_subset, seed=config.seed, random_locations=random)["error"]
+              for random in (True, False)}  # fmt: skip
+    # selection scored the control as it is tested (uniform locations), not with its untrained location net
+    assert summary["val_error"] == pytest.approx(scored[True])
+    assert scored[True] != scored[False]
+
+
 @pytest.mark.parametrize(
     "kwargs,message",
     [
