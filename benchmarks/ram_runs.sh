@@ -38,3 +38,6 @@ run c60_cpu10 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10
 run c60_center --env GlimpseClutteredMNIST-v0 --epochs 60
 run c60_randglimpse --env GlimpseClutteredMNIST-v0 --epochs 20 --random-glimpses
 run c100 --env GlimpseClutteredMNIST100-v0 --epochs 30
+# does the location policy learn better with REINFORCE reaching the core, or with more exploration?
+run c60_cpu10_nodetach --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --detach-location false
+run c60_cpu10_std0.1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1

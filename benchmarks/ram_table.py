@@ -4,7 +4,7 @@
 
 Reads each run's test evaluation (``<name>.json`` from ``scripts/evaluate.py --json-out``) and its
 checkpoints (settings, epochs, wall and CPU time); prints Markdown and, with ``--plot``, draws each
-run's validation error against CPU minutes from the history saved in ``last.pt``. Nothing is typed in by hand:
+task row's validation error against CPU minutes from the history saved in ``last.pt``. Nothing is typed in by hand:
 a run that is missing shows up as a missing row.
 """
 
@@ -35,6 +35,8 @@ ROWS = [
     ("c60_center", "cluttered 60x60, 8 glimpses 12x12 x3", "4.04", "2.63"),
     ("c60_randglimpse", "cluttered 60x60, **random glimpses**", "14.4", ""),
     ("c100", "cluttered 100x100, 8 glimpses 12x12 x4", "8.11", "5.9"),
+    ("c60_cpu10_nodetach", "cluttered 60x60, 10 CPU-min, REINFORCE into the core (`--detach-location false`)", "", ""),
+    ("c60_cpu10_std0.1", "cluttered 60x60, 10 CPU-min, `--std 0.1`", "", ""),
 ]
 
 
@@ -71,7 +73,8 @@ def main(runs: Path, plot: Path | None = None) -> None:
         ckpt = Path(r["checkpoint"])
         best = load_checkpoint(ckpt, "ram")["state"]
         last = load_checkpoint(ckpt.with_name("last.pt"), "ram")["state"] if ckpt.with_name("last.pt").is_file() else best
-        histories[name] = last["history"]
+        if paper:  # the task rows; the sweep variants would crowd the picture
+            histories[name] = last["history"]
         print(f"| {name} | {label} | {paper} | {public} | {best['best_val_error']:.2f} | **{r['error_one_rollout']:.2f}** | {r['error_10_rollouts']:.2f} "
               f"| {r['error_mean_path']:.2f} | {best['epoch']} / {last['epoch']} "
               f"| {last['cpu_seconds'] / 60:.1f} / {last['seconds'] / 60:.1f} |")  # fmt: skip
