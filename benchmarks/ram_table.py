@@ -59,7 +59,9 @@ def plot_curves(histories: dict[str, list[dict]], path: Path) -> None:
     fig.savefig(path)
 
 
-def main(runs: Path, plot: Path | None = None) -> None:
+def main(runs: Path, plot: Path | None = None, short: bool = False) -> None:
+    if short:
+        return print_short(runs)
     print(f"Hardware: {cpu_name()}, 1 torch thread per run (OMP_NUM_THREADS=1), torch {torch.__version__}.\n")
     print("| run | task | paper | best public | val error | test error, 1 rollout | 10 rollouts averaged | mean path "
           "| best epoch / epochs | CPU min / wall min |")  # fmt: skip
@@ -84,9 +86,25 @@ def main(runs: Path, plot: Path | None = None) -> None:
         plot_curves(histories, plot)
 
 
+def print_short(runs: Path) -> None:
+    """The task rows only, fewer columns: the README's table."""
+    print("| task | paper | best public | ours, 1 rollout | 10 rollouts | epochs | CPU min |")
+    print("|---|---|---|---|---|---|---|")
+    for name, label, paper, public in ROWS:
+        result = runs / f"{name}.json"
+        if not paper or not result.is_file():
+            continue
+        r = json.loads(result.read_text())
+        last_path = Path(r["checkpoint"]).with_name("last.pt")
+        last = load_checkpoint(last_path, "ram")["state"]
+        print(f"| {label} | {paper} | {public} | **{r['error_one_rollout']:.2f}** | {r['error_10_rollouts']:.2f} "
+              f"| {last['epoch']} | {last['cpu_seconds'] / 60:.1f} |")  # fmt: skip
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="?", default="runs/ram_results", type=Path)
     parser.add_argument("--plot", type=Path, help="PNG of the validation curves")
+    parser.add_argument("--short", action="store_true", help="the task rows only, for the README")
     args = parser.parse_args()
-    main(args.runs, args.plot)
+    main(args.runs, args.plot, args.short)
