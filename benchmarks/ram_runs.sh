@@ -31,6 +31,8 @@ run mnist_cpu2_b256 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --batch-size 256
 run mnist_cpu2_lr3e-3 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --lr 3e-3
 run mnist_cpu2_lstm --env GlimpseMNIST-v0 --max-cpu-minutes 2 --cell lstm
 run mnist_cpu2_gru --env GlimpseMNIST-v0 --max-cpu-minutes 2 --cell gru
+run mnist_cpu2_std0.1 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --std 0.1
+run mnist_cpu2_std0.2 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --std 0.2
 run mnist_cpu10 --env GlimpseMNIST-v0 --max-cpu-minutes 10
 # the paper's tasks, as many epochs as this session's machine time allowed
 run translated --env GlimpseTranslatedMNIST-v0 --epochs 30
@@ -41,3 +43,5 @@ run c100 --env GlimpseClutteredMNIST100-v0 --epochs 30
 # does the location policy learn better with REINFORCE reaching the core, or with more exploration?
 run c60_cpu10_nodetach --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --detach-location false
 run c60_cpu10_std0.1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1
+run c60_cpu10_s1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --seed 1
+run c60_cpu10_std0.1_s1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --seed 1

@@ -28,6 +28,8 @@ ROWS = [
     ("mnist_cpu2_lr3e-3", "same, lr 3e-3", "", ""),
     ("mnist_cpu2_lstm", "same, LSTM core", "", ""),
     ("mnist_cpu2_gru", "same, GRU core", "", ""),
+    ("mnist_cpu2_std0.1", "same, std 0.1", "", ""),
+    ("mnist_cpu2_std0.2", "same, std 0.2", "", ""),
     ("mnist_cpu10", "MNIST 28x28, 6 glimpses 8x8, **10 CPU-min**", "1.12", "2.35 at 10 CPU-min"),
     ("mnist_e100", "MNIST 28x28, a longer run, earlier settings (see notes)", "1.12", "0.85"),
     ("translated", "translated 60x60, 6 glimpses 12x12 x3", "1.22", ""),
@@ -37,6 +39,8 @@ ROWS = [
     ("c100", "cluttered 100x100, 8 glimpses 12x12 x4", "8.11", "5.9"),
     ("c60_cpu10_nodetach", "cluttered 60x60, 10 CPU-min, REINFORCE into the core (`--detach-location false`)", "", ""),
     ("c60_cpu10_std0.1", "cluttered 60x60, 10 CPU-min, `--std 0.1`", "", ""),
+    ("c60_cpu10_s1", "cluttered 60x60, 10 CPU-min, seed 1", "", ""),
+    ("c60_cpu10_std0.1_s1", "cluttered 60x60, 10 CPU-min, `--std 0.1`, seed 1", "", ""),
 ]
 
 
