@@ -63,14 +63,9 @@ def plot_curves(histories: dict[str, list[dict]], path: Path) -> None:
     fig.savefig(path)
 
 
-def main(runs: Path, plot: Path | None = None, short: bool = False) -> None:
-    if short:
-        return print_short(runs)
-    print(f"Hardware: {cpu_name()}, 1 torch thread per run (OMP_NUM_THREADS=1), torch {torch.__version__}.\n")
-    print("| run | task | paper | best public | val error | test error, 1 rollout | 10 rollouts averaged | mean path "
-          "| best epoch / epochs | CPU min / wall min |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    histories = {}
+def collect(runs: Path) -> list[tuple[str, str, str, str, dict, dict, dict]]:
+    """``(name, label, paper, public, test results, best state, last state)`` of each run found."""
+    found = []
     for name, label, paper, public in ROWS:
         result = runs / f"{name}.json"
         if not result.is_file():
@@ -79,30 +74,30 @@ def main(runs: Path, plot: Path | None = None, short: bool = False) -> None:
         ckpt = Path(r["checkpoint"])
         best = load_checkpoint(ckpt, "ram")["state"]
         last = load_checkpoint(ckpt.with_name("last.pt"), "ram")["state"] if ckpt.with_name("last.pt").is_file() else best
-        if paper:  # the task rows; the sweep variants would crowd the picture
-            histories[name] = last["history"]
-        print(f"| {name} | {label} | {paper} | {public} | {best['best_val_error']:.2f} | **{r['error_one_rollout']:.2f}** | {r['error_10_rollouts']:.2f} "
-              f"| {r['error_mean_path']:.2f} | {best['epoch']} / {last['epoch']} "
-              f"| {last['cpu_seconds'] / 60:.1f} / {last['seconds'] / 60:.1f} |")  # fmt: skip
+        found.append((name, label, paper, public, r, best, last))
+    return found
 
 
-    if plot is not None:
-        plot_curves(histories, plot)
-
-
-def print_short(runs: Path) -> None:
-    """The task rows only, fewer columns: the README's table."""
-    print("| task | paper | best public | ours, 1 rollout | 10 rollouts | epochs | CPU min |")
-    print("|---|---|---|---|---|---|---|")
-    for name, label, paper, public in ROWS:
-        result = runs / f"{name}.json"
-        if not paper or not result.is_file():
-            continue
-        r = json.loads(result.read_text())
-        last_path = Path(r["checkpoint"]).with_name("last.pt")
-        last = load_checkpoint(last_path, "ram")["state"]
-        print(f"| {label} | {paper} | {public} | **{r['error_one_rollout']:.2f}** | {r['error_10_rollouts']:.2f} "
-              f"| {last['epoch']} | {last['cpu_seconds'] / 60:.1f} |")  # fmt: skip
+def main(runs: Path, plot: Path | None = None, short: bool = False) -> None:
+    rows = collect(runs)
+    if short:  # the task rows only, fewer columns: the README's table
+        print("| task | paper | best public | ours, 1 rollout | 10 rollouts | epochs | CPU min |")
+        print("|---|---|---|---|---|---|---|")
+        for name, label, paper, public, r, best, last in rows:
+            if paper:
+                print(f"| {label} | {paper} | {public} | **{r['error_one_rollout']:.2f}** | {r['error_10_rollouts']:.2f} "
+                      f"| {last['epoch']} | {last['cpu_seconds'] / 60:.1f} |")  # fmt: skip
+    else:
+        print(f"Hardware: {cpu_name()}, 1 torch thread per run (OMP_NUM_THREADS=1), torch {torch.__version__}.\n")
+        print("| run | task | paper | best public | val error | test error, 1 rollout | 10 rollouts averaged | mean path "
+              "| best epoch / epochs | CPU min / wall min |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for name, label, paper, public, r, best, last in rows:
+            print(f"| {name} | {label} | {paper} | {public} | {best['best_val_error']:.2f} | **{r['error_one_rollout']:.2f}** "
+                  f"| {r['error_10_rollouts']:.2f} | {r['error_mean_path']:.2f} | {best['epoch']} / {last['epoch']} "
+                  f"| {last['cpu_seconds'] / 60:.1f} / {last['seconds'] / 60:.1f} |")  # fmt: skip
+    if plot is not None:  # the task rows; the sweep variants would crowd the picture
+        plot_curves({name: last["history"] for name, _, paper, _, _, _, last in rows if paper}, plot)
 
 
 if __name__ == "__main__":

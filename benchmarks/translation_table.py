@@ -9,12 +9,12 @@ here is typed in by hand: a missing log shows up as a missing row.
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import torch
 
+from agents.tracking import cpu_name
 from seq_attention.checkpoints import load_translator
 from seq_attention.models import count_parameters
 
@@ -36,11 +36,6 @@ CHRF = re.compile(r"^chrF = (?P<chrf>[\d.]+)", re.M)
 
 def read(path: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace").replace("\r", "\n") if path.is_file() else ""
-
-
-def cpu_name() -> str:
-    out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), "?")
 
 
 def main(runs: Path) -> None:
