@@ -65,6 +65,8 @@ __all__ = [
     "clipped_gaussian_log_prob",
 ]
 
+LOG_PROBS = ("clipped", "gaussian")
+
 
 def clipped_gaussian_log_prob(action: torch.Tensor, mean: torch.Tensor, std: float) -> torch.Tensor:
     """Log-likelihood of ``action = clip(mean + std * eps, -1, 1)``, summed over the last axis.
@@ -117,12 +119,29 @@ class GlimpseNetwork(nn.Module):
 
 
 class LocationNetwork(nn.Module):
-    """Gaussian policy ``l_t ~ clip(N(tanh(Linear(h_t)), std^2), -1, 1)``."""
+    """Gaussian policy ``l_t ~ clip(N(tanh(Linear(h_t)), std^2), -1, 1)``.
 
-    def __init__(self, hidden_size: int, std: float):
+    Args:
+        hidden_size: width ``D`` of ``h_t``.
+        std: the policy's fixed standard deviation.
+        mlp_size: 0 for the paper's linear mean; else a ReLU layer of this width before it.
+        log_prob: ``"clipped"`` scores the action taken (:func:`clipped_gaussian_log_prob`);
+            ``"gaussian"`` scores the sample before clipping, as the public re-implementations do.
+    """
+
+    def __init__(self, hidden_size: int, std: float, mlp_size: int = 0, log_prob: str = "clipped",
+                 zero_init: bool = False):  # fmt: skip
         super().__init__()
-        self.mean = nn.Linear(hidden_size, 2)
+        if mlp_size:
+            self.mean = nn.Sequential(nn.Linear(hidden_size, mlp_size), nn.ReLU(), nn.Linear(mlp_size, 2))
+        else:
+            self.mean = nn.Linear(hidden_size, 2)
+        if zero_init:
+            last = self.mean[-1] if mlp_size else self.mean
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
         self.std = std
+        self.log_prob = log_prob
 
     def forward(self, h_t: torch.Tensor, deterministic: bool = False):
         """``h_t`` ``(B, D)`` -> ``(l_t, log_pi, mu)``, each ``(B, 2)`` but ``log_pi`` ``(B,)``.
@@ -131,10 +150,16 @@ class LocationNetwork(nn.Module):
         """
         mu = torch.tanh(self.mean(h_t))
         if deterministic:
-            l_t = mu.detach()
+            sample = mu.detach()
         else:
-            l_t = (mu.detach() + self.std * torch.randn_like(mu)).clamp(-1.0, 1.0)
-        return l_t, clipped_gaussian_log_prob(l_t, mu, self.std), mu
+            sample = mu.detach() + self.std * torch.randn_like(mu)
+        l_t = sample.clamp(-1.0, 1.0)
+        if self.log_prob == "gaussian":
+            z = (sample - mu) / self.std
+            log_pi = (-0.5 * z * z - math.log(self.std) - 0.5 * math.log(2 * math.pi)).sum(-1)
+        else:
+            log_pi = clipped_gaussian_log_prob(l_t, mu, self.std)
+        return l_t, log_pi, mu
 
 
 class ActionNetwork(nn.Module):
@@ -176,8 +201,15 @@ class RAMConfig:
     detach_location: bool = True
     pixel_mean: float = 0.0
     pixel_std: float = 1.0
+    location_hidden: int = 0
+    log_prob: str = "clipped"
+    location_zero_init: bool = False
 
     def __post_init__(self):
+        if self.log_prob not in LOG_PROBS:
+            raise ValueError(f"log_prob must be one of {LOG_PROBS}, got {self.log_prob!r}")
+        if isinstance(self.location_hidden, bool) or not isinstance(self.location_hidden, int) or self.location_hidden < 0:
+            raise ValueError(f"location_hidden must be an integer >= 0 (0: a linear mean), got {self.location_hidden!r}")
         if not (isinstance(self.std, (int, float)) and self.std > 0 and math.isfinite(self.std)):
             raise ValueError(f"std (the location policy's standard deviation) must be > 0, got {self.std!r}")
         if not self.pixel_std > 0:
@@ -205,7 +237,8 @@ class RecurrentAttentionModel(nn.Module):
         self.glimpse_net = GlimpseNetwork(glimpse_dim, config.what_size, config.where_size, config.glimpse_out,
                                           config.pixel_mean, config.pixel_std)  # fmt: skip
         self.core = CoreNetwork(config.glimpse_out, config.hidden_size, config.cell)
-        self.location_net = LocationNetwork(config.hidden_size, config.std)
+        self.location_net = LocationNetwork(config.hidden_size, config.std, config.location_hidden, config.log_prob,
+                                            config.location_zero_init)  # fmt: skip
         self.action_net = ActionNetwork(config.hidden_size, config.n_classes)
         self.baseline_net = BaselineNetwork(config.hidden_size)
 

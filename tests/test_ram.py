@@ -90,6 +90,36 @@ def test_clipped_gaussian_likelihood_is_a_distribution():
     torch.testing.assert_close(clipped_gaussian_log_prob(a, mean, std)[0], want)
 
 
+def test_location_policy_options():
+    h = torch.randn(64, 256)
+    # near a border with a wide spread, so that many samples are clipped and the two scores differ
+    for log_prob in ("clipped", "gaussian"):
+        net = model(std=0.5, log_prob=log_prob).location_net
+        torch.nn.init.constant_(net.mean.bias, 2.0)
+        torch.manual_seed(1)
+        location, log_pi, mu = net(h)
+        torch.manual_seed(1)
+        sample = mu.detach() + 0.5 * torch.randn_like(mu)
+        torch.testing.assert_close(location, sample.clamp(-1, 1))
+        assert (sample.abs() > 1).any()
+        want = (torch.distributions.Normal(mu, 0.5).log_prob(sample).sum(-1) if log_prob == "gaussian"
+                else clipped_gaussian_log_prob(location, mu, 0.5))  # fmt: skip
+        torch.testing.assert_close(log_pi, want)
+    # a hidden layer before the mean, still reading a detached h_t
+    m = model(location_hidden=16)
+    assert m.location_net.mean[0].out_features == 16
+    out, _ = m.step(torch.rand(3, 2, 6, 6), torch.zeros(3, 2), m.initial_state(3))
+    g = grads_of(m, out["log_pi"].sum())
+    assert g["location_net.mean.0.weight"] is not None
+    assert all(v is None for n, v in g.items() if not n.startswith("location_net"))
+    # zero init: every mean starts at the centre, and the policy gradient still moves it
+    net = model(location_zero_init=True).location_net
+    location, log_pi, mu = net(h)
+    assert (mu == 0).all()
+    log_pi.sum().backward()
+    assert net.mean.weight.grad.abs().sum() > 0
+
+
 def test_reinforce_makes_a_paying_location_more_probable():
     """A one-step bandit: reward 1 when the sampled x > 0. REINFORCE must move the mean right."""
     torch.manual_seed(0)
@@ -150,7 +180,8 @@ def test_rollout_through_the_environment(toy_images):
 
 @pytest.mark.parametrize(
     "kwargs,message",
-    [(dict(std=-0.1), "std"), (dict(std=0.0), "std"), (dict(n_classes=1), "n_classes"), (dict(hidden_size=0), "hidden_size")],
+    [(dict(std=-0.1), "std"), (dict(std=0.0), "std"), (dict(n_classes=1), "n_classes"), (dict(hidden_size=0), "hidden_size"),
+     (dict(log_prob="beta"), "log_prob must be one of"), (dict(location_hidden=-1), "location_hidden must be")],
 )
 def test_bad_model_config(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -49,6 +49,14 @@ def test_resume_continues_exactly(tmp_path, data_dir):
     assert resumed["val_error"] == straight["val_error"]
 
 
+def test_location_network_has_its_own_learning_rate(tmp_path, data_dir):
+    train(small_config(tmp_path, data_dir, max_steps=3, lr=1e-3, location_lr=1e-4, lr_schedule="constant"))
+    payload = load_checkpoint(tmp_path / "run" / "last.pt", "ram")
+    assert [g["lr"] for g in payload["optimizer"]["param_groups"]] == [1e-3, 1e-4]
+    location = {n for n in payload["model"] if n.startswith("location_net.")}
+    assert len(payload["optimizer"]["param_groups"][1]["params"]) == len(location) == 2
+
+
 def test_random_glimpse_control_is_validated_with_random_glimpses(tmp_path, data_dir):
     from agents.reinforce import evaluate
     from agents.trainer import build_env, load_model
@@ -75,6 +83,7 @@ def test_random_glimpse_control_is_validated_with_random_glimpses(tmp_path, data
         (dict(cell="transformer"), "cell must be one of"),
         (dict(wandb_mode="cloud"), "wandb_mode"),
         (dict(random_glimpses=True, hybrid=False), "needs hybrid"),
+        (dict(location_lr=0.0), "location_lr must be a number > 0"),
     ],
 )
 def test_bad_config_is_explained(kwargs, message):
