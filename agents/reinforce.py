@@ -15,7 +15,12 @@ Loss (Mnih et al., 2014, section 3; hybrid as in their supervised experiments)::
       - reinforce_weight * mean_b sum_t log pi(l_t) (R - b_t)  # location network (t = 1 .. T-1)
       + baseline_weight * mean_{b,t} (b_t - R)^2             # baseline network
 
-with ``R`` in ``{0, 1}`` the episode's reward. In pure-RL mode (``hybrid=False``) the class is
+with ``R`` in ``{0, 1}`` the episode's reward. With ``group = k > 1`` the batch holds ``k``
+episodes of each image, side by side, and the policy's baseline is the mean reward of the image's
+other ``k - 1`` episodes (leave-one-out, Kool, van Hoof and Welling, 2019) instead of ``b_t``:
+the advantage then compares paths over the same image, free of the image's difficulty, which a
+baseline that sees only glimpses can estimate only roughly. ``b_t`` is still trained and logged.
+In pure-RL mode (``hybrid=False``) the class is
 sampled from the action network and trained by REINFORCE too, ``- log p(y_T) (R - b_T)``.
 
 Dimension letters: ``B`` batch, ``T`` glimpses, ``N`` classes.
@@ -133,8 +138,12 @@ class LossWeights:
     baseline: float = 1.0
 
 
-def reinforce_loss(episode: Episode, weights: LossWeights = LossWeights(), hybrid: bool = True) -> dict[str, torch.Tensor]:
+def reinforce_loss(episode: Episode, weights: LossWeights = LossWeights(), hybrid: bool = True,
+                   group: int = 1) -> dict[str, torch.Tensor]:  # fmt: skip
     """The named loss terms and their weighted sum ``"total"`` (see the module docstring).
+
+    Args:
+        group: ``k``, the episodes per image; episodes ``i * k .. i * k + k - 1`` share an image.
 
     Returns:
         dict of scalars: ``total``, ``action`` (CE, or the class's REINFORCE term in pure RL),
@@ -142,8 +151,15 @@ def reinforce_loss(episode: Episode, weights: LossWeights = LossWeights(), hybri
     """
     R = episode.reward  # (B,)
     b = episode.baselines  # (B, T)
-    # detached: the policy gradient must not train the baseline (see agents.ram)
-    advantage = R[:, None] - b.detach()  # (B, T)
+    if group > 1:
+        if R.shape[0] % group:
+            raise ValueError(f"a batch of {R.shape[0]} episodes cannot be split into groups of {group}")
+        shared = R.view(-1, group)  # (B / k, k)
+        leave_one_out = (shared.sum(1, keepdim=True) - shared) / (group - 1)
+        advantage = (R - leave_one_out.reshape(-1))[:, None].expand_as(b)  # (B, T)
+    else:
+        # detached: the policy gradient must not train the baseline (see agents.ram)
+        advantage = R[:, None] - b.detach()  # (B, T)
     n_moves = episode.log_pi.shape[1]
     reinforce = -(episode.log_pi * advantage[:, :n_moves]).sum(1).mean()
     baseline = F.mse_loss(b, R[:, None].expand_as(b))
@@ -164,21 +180,21 @@ class EpisodeLoss(nn.Module):
 
     Args:
         model: the agent.
-        weights, hybrid: see :func:`reinforce_loss`.
+        weights, hybrid, group: see :func:`reinforce_loss`.
         random_locations: the random-glimpse control (see :func:`rollout`).
     """
 
     def __init__(self, model: RecurrentAttentionModel, weights: LossWeights = LossWeights(), hybrid: bool = True,
-                 random_locations: bool = False):  # fmt: skip
+                 random_locations: bool = False, group: int = 1):  # fmt: skip
         super().__init__()
         self.model = model
-        self.weights, self.hybrid, self.random_locations = weights, hybrid, random_locations
+        self.weights, self.hybrid, self.random_locations, self.group = weights, hybrid, random_locations, group
 
     def forward(self, envs, indices=None, deterministic: bool = False) -> tuple[dict[str, torch.Tensor], Episode]:
         """Play ``indices`` (see :func:`rollout`) and return ``(loss terms, episode)``."""
         episode = rollout(self.model, envs, indices, deterministic=deterministic, sample_label=not self.hybrid,
                           random_locations=self.random_locations)  # fmt: skip
-        return reinforce_loss(episode, self.weights, self.hybrid), episode
+        return reinforce_loss(episode, self.weights, self.hybrid, self.group), episode
 
 
 @torch.no_grad()

@@ -47,7 +47,7 @@ from glimpse_env.render import image_grid
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CHECKPOINT_KIND", "TrainConfig", "build_env", "build_model", "load_model", "train"]
+__all__ = ["CHECKPOINT_KIND", "TrainConfig", "build_env", "build_model", "load_model", "share_streams", "train"]
 
 CHECKPOINT_KIND = "ram"
 # Settings that may change when a run is resumed; everything else comes from the checkpoint.
@@ -79,6 +79,8 @@ class TrainConfig:
     """stop cleanly once the run has made this many gradient steps in all (like --max-minutes, but exact)"""
     batch_size: int = 128
     """episodes per gradient step (the vector environment's num_envs)"""
+    rollouts_per_image: int = 1
+    """k > 1: each batch plays batch_size / k images k times each (same canvas), and REINFORCE's baseline is the mean reward of the image's other k - 1 episodes"""
     lr: float = 1e-3
     """Adam learning rate"""
     lr_schedule: Literal["cosine", "constant"] = "cosine"
@@ -167,7 +169,7 @@ class TrainConfig:
                 bound = ">= 0" if zero else "> 0"
                 raise ValueError(f"{name} must be {'an integer' if kind is int else 'a number'} {bound}, got {value!r}")
 
-        for name in ("epochs", "batch_size", "hidden_size", "glimpse_hidden", "glimpse_out", "eval_batch_size", "log_every"):
+        for name in ("epochs", "batch_size", "rollouts_per_image", "hidden_size", "glimpse_hidden", "glimpse_out", "eval_batch_size", "log_every"):
             positive(name, getattr(self, name))
         for name in ("n_glimpses", "glimpse_size", "n_scales", "train_subset", "val_subset", "threads", "max_steps"):
             positive(name, getattr(self, name), allow_none=True)
@@ -193,6 +195,8 @@ class TrainConfig:
         if self.env not in gym.registry:
             known = sorted(i for i in gym.registry if i.startswith("Glimpse"))
             raise ValueError(f"unknown env id {self.env!r}; registered glimpse environments: {known}")
+        if self.batch_size % self.rollouts_per_image:
+            raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of rollouts_per_image ({self.rollouts_per_image})")
         if self.random_glimpses and not self.hybrid:
             raise ValueError("random_glimpses trains the classifier only; it needs hybrid=true")
 
@@ -246,6 +250,14 @@ def _lr_lambda(config: TrainConfig, total_steps: int, budget_used=lambda: 0.0):
     return factor
 
 
+def share_streams(envs, k: int) -> None:
+    """Give sub-envs ``i * k .. i * k + k - 1`` the random stream of the first of them, so that,
+    reset on the same image, they draw the same placement and clutter (and start)."""
+    if k > 1:
+        streams = envs.rng_states()
+        envs.set_rng_states([streams[i - i % k] for i in range(envs.num_envs)])
+
+
 def _epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     """The image order of one epoch: a function of the seed and the epoch alone, so a resumed run
     needs no stored permutation."""
@@ -294,9 +306,11 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     if config.val_subset is not None:
         n_val = min(config.val_subset, n_val)
     global_batch = config.batch_size * group.world_size
-    if n_train < global_batch:
+    per_image = config.rollouts_per_image
+    images_per_batch = config.batch_size // per_image  # per rank
+    if n_train < global_batch // per_image:
         raise ValueError(f"the global batch ({config.batch_size} x {group.world_size} ranks) exceeds the {n_train} training images; lower batch_size")
-    steps_per_epoch = n_train // global_batch
+    steps_per_epoch = n_train // (global_batch // per_image)
     total_steps = steps_per_epoch * config.epochs
 
     model = build_model(config, train_env.config.glimpse_shape, train_env.config.n_classes)
@@ -315,11 +329,12 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, total_steps, budget_used))
     weights = LossWeights(config.ce_weight, 0.0 if config.random_glimpses else config.reinforce_weight, config.baseline_weight)
-    episode_loss: torch.nn.Module = EpisodeLoss(model, weights, config.hybrid, config.random_glimpses)
+    episode_loss: torch.nn.Module = EpisodeLoss(model, weights, config.hybrid, config.random_glimpses, per_image)
     if group.enabled:
         # the random-glimpse control never uses the location network
         episode_loss = DistributedDataParallel(episode_loss, find_unused_parameters=config.random_glimpses)
     train_env.reset(seed=config.seed + group.rank * config.batch_size)
+    share_streams(train_env, per_image)
     _seed_rank(config, group.rank)
 
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_val_error": None, "best_epoch": None,
@@ -377,8 +392,8 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
         sums, count, tick, images_since = {}, 0, time.perf_counter(), 0
         model.train()
         while state["step_in_epoch"] < steps_per_epoch:
-            first = (state["step_in_epoch"] * group.world_size + group.rank) * config.batch_size
-            losses, episode = episode_loss(train_env, order[first : first + config.batch_size])
+            first = (state["step_in_epoch"] * group.world_size + group.rank) * images_per_batch
+            losses, episode = episode_loss(train_env, np.repeat(order[first : first + images_per_batch], per_image))
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
             if config.grad_clip:

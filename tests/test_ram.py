@@ -157,6 +157,13 @@ def test_loss_terms_and_their_gradients():
     torch.testing.assert_close(baselines.grad, 2 * (baselines.detach() - reward[:, None]) / (B * T))
     with pytest.raises(ValueError, match="sample_label=True"):
         reinforce_loss(episode, hybrid=False)
+    # k = 3 episodes per image: each episode's baseline is the mean reward of its image's other two
+    log_pi.grad = None
+    reinforce_loss(episode, group=3)["total"].backward()
+    others = torch.tensor([0.5, 1, 0.5, 0, 0.5, 0.5])
+    torch.testing.assert_close(log_pi.grad, (-(reward - others) / B)[:, None].expand(B, T - 1))
+    with pytest.raises(ValueError, match="groups of 4"):
+        reinforce_loss(episode, group=4)
 
 
 def test_rollout_through_the_environment(toy_images):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 import torch
 
@@ -55,6 +56,28 @@ def test_location_network_has_its_own_learning_rate(tmp_path, data_dir):
     assert [g["lr"] for g in payload["optimizer"]["param_groups"]] == [1e-3, 1e-4]
     location = {n for n in payload["model"] if n.startswith("location_net.")}
     assert len(payload["optimizer"]["param_groups"][1]["params"]) == len(location) == 2
+
+
+def test_episodes_of_one_image_share_its_canvas(data_dir):
+    from agents.trainer import build_env, share_streams
+
+    config = TrainConfig(env="GlimpseClutteredMNIST-v0", data_dir=str(data_dir), train_subset=64)
+    envs = build_env(config, "train", 6)
+    envs.reset(seed=0)
+    share_streams(envs, 3)
+    for _ in range(2):  # the streams stay in step, episode after episode
+        obs, _ = envs.reset(options={"indices": np.repeat([5, 9], 3)})
+        glimpses = np.asarray(obs["glimpse"])
+        for a, b in [(0, 1), (0, 2), (3, 4), (3, 5)]:
+            np.testing.assert_array_equal(glimpses[a], glimpses[b])
+        assert not np.array_equal(glimpses[0], glimpses[3])
+
+
+def test_several_rollouts_per_image(tmp_path, data_dir):
+    summary = train(small_config(tmp_path, data_dir, epochs=1, rollouts_per_image=4))
+    assert summary["global_step"] == 512 // (64 // 4)  # an epoch shows every image, k times
+    with pytest.raises(ValueError, match="multiple of rollouts_per_image"):
+        small_config(tmp_path, data_dir, rollouts_per_image=3)
 
 
 def test_random_glimpse_control_is_validated_with_random_glimpses(tmp_path, data_dir):
