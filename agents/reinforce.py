@@ -209,7 +209,8 @@ def evaluate(model: RecurrentAttentionModel, envs, images, *, rollouts: int = 1,
 
     Returns:
         ``{"error": percent wrong after the first rollout, "error_avg": percent wrong after averaging
-        M, "wrong_first", "wrong_avg", "n"}``.
+        M, "wrong_first", "wrong_avg", "n", "border": per glimpse after the first, the percentage of
+        first-rollout glimpses taken at the border (a coordinate at or beyond +-0.95)}``.
     """
     images = np.arange(images) if np.isscalar(images) else np.asarray(images)
     n_images = len(images)
@@ -223,6 +224,7 @@ def evaluate(model: RecurrentAttentionModel, envs, images, *, rollouts: int = 1,
     torch.manual_seed(seed)  # the policy's location noise draws from the global generator
     envs.reset(seed=seed)
     wrong_first = wrong_avg = 0
+    border = None
     try:
         for start in range(0, n_images, B):
             indices = images[np.arange(start, start + B) % n_images]  # the last batch wraps; extras are ignored
@@ -235,6 +237,9 @@ def evaluate(model: RecurrentAttentionModel, envs, images, *, rollouts: int = 1,
                 labels = episode.labels
                 if m == 0:
                     wrong_first += int((p.argmax(-1) != labels)[:keep].sum())
+                    # glimpses parked on the border see mostly padding: the policy's typical failure
+                    at = (episode.path[:keep, 1:].abs().amax(-1) >= 0.95).sum(0)
+                    border = at if border is None else border + at
                 probs = p if probs is None else probs + p
             wrong_avg += int((probs.argmax(-1) != labels)[:keep].sum())
     finally:
@@ -242,5 +247,6 @@ def evaluate(model: RecurrentAttentionModel, envs, images, *, rollouts: int = 1,
         if cuda_states is not None:
             torch.cuda.set_rng_state_all(cuda_states)
         model.train(was_training)
+    border = [] if border is None else (100.0 * border / max(n_images, 1)).tolist()
     return {"error": 100.0 * wrong_first / max(n_images, 1), "error_avg": 100.0 * wrong_avg / max(n_images, 1),
-            "wrong_first": wrong_first, "wrong_avg": wrong_avg, "n": n_images}  # fmt: skip
+            "wrong_first": wrong_first, "wrong_avg": wrong_avg, "n": n_images, "border": border}  # fmt: skip

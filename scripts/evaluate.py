@@ -87,12 +87,14 @@ def main(args: EvalArgs) -> dict:
         "checkpoint": str(args.checkpoint), "env": config.env, "split": args.split, "images": n,
         "epoch": state["epoch"], "train_seconds": round(state["seconds"], 1),
         "error_one_rollout": sampled["error"], f"error_{args.rollouts}_rollouts": sampled["error_avg"],
-        "error_mean_path": mean_path["error"], "eval_seconds": round(seconds, 1), "picture": str(picture),
+        "error_mean_path": mean_path["error"], "border_percent": [round(b, 2) for b in sampled["border"]],
+        "eval_seconds": round(seconds, 1), "picture": str(picture),
     }  # fmt: skip
     print(f"{config.env}, {args.split} split, {n} images, checkpoint of epoch {state['epoch']} ({state['seconds']:.0f} s of training)")
     print(f"  error, one rollout (sampled locations): {sampled['error']:.2f}%")
     print(f"  error, {args.rollouts} rollouts averaged:          {sampled['error_avg']:.2f}%")
     print(f"  error, mean path (no sampling):        {mean_path['error']:.2f}%")
+    print(f"  glimpses 2..{len(sampled['border']) + 1} at the border (%): {' '.join(f'{b:.1f}' for b in sampled['border'])}")
     print(f"  glimpse paths: {picture}")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2))

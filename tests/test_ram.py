@@ -10,7 +10,7 @@ import torch
 
 from agents.core import CoreNetwork
 from agents.ram import RAMConfig, RecurrentAttentionModel, clipped_gaussian_log_prob
-from agents.reinforce import Episode, reinforce_loss, rollout
+from agents.reinforce import Episode, evaluate, reinforce_loss, rollout
 from glimpse_env import GlimpseVectorEnv
 
 
@@ -183,6 +183,17 @@ def test_rollout_through_the_environment(toy_images):
     pure = rollout(m, envs, np.arange(8), sample_label=True)
     assert pure.label_log_prob.shape == (8,)
     reinforce_loss(pure, hybrid=False)["total"].backward()
+
+
+def test_evaluation_counts_glimpses_parked_on_the_border(toy_images):
+    images, labels = toy_images
+    envs = GlimpseVectorEnv(8, images=images, labels=labels, glimpse_size=6, n_scales=2, n_glimpses=4, device="cpu")
+    centred = model(location_zero_init=True)  # means at the centre, 0.05 spread: never near the border
+    assert evaluate(centred, envs, 10)["border"] == [0.0, 0.0, 0.0]
+    parked = model(location_zero_init=True, std=1e-3)
+    torch.nn.init.constant_(parked.location_net.mean.bias, 5.0)  # tanh(5): every mean at the corner
+    result = evaluate(parked, envs, 10)
+    assert result["border"] == [100.0, 100.0, 100.0] and result["n"] == 10
 
 
 @pytest.mark.parametrize(
