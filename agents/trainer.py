@@ -111,8 +111,8 @@ class TrainConfig:
     """location network reads h_t.detach(): REINFORCE trains the location network only"""
     location_hidden: int = 0
     """0: the location network's mean is linear in h_t (the paper's); N: a ReLU layer of N units first"""
-    location_zero_init: bool = False
-    """start the location network's last layer at zero: every glimpse's mean starts at the centre"""
+    location_zero_init: bool = True
+    """start the location network's last layer at zero: every glimpse's mean starts at the centre (false: torch's default init)"""
     location_lr: float | None = None
     """Adam learning rate of the location network (none: lr); it follows the same schedule"""
     log_prob: Literal["clipped", "gaussian"] = "clipped"

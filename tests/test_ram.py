@@ -116,6 +116,7 @@ def test_location_policy_options():
     net = model(location_zero_init=True).location_net
     location, log_pi, mu = net(h)
     assert (mu == 0).all()
+    assert model(location_zero_init=False).location_net(h)[2].abs().sum() > 0  # torch's init: anywhere
     log_pi.sum().backward()
     assert net.mean.weight.grad.abs().sum() > 0
 
