@@ -1,6 +1,7 @@
 """Collect the runs of benchmarks/ram_runs.sh into the Markdown table of results/ram.md.
 
     python benchmarks/ram_table.py [runs/ram_results] [--plot results/figures/ram_curves.png]
+    python benchmarks/ram_table.py [runs/ram_results] --seeds     # the seed study
 
 Reads each run's test evaluation (``<name>.json`` from ``scripts/evaluate.py --json-out``) and its
 checkpoints (settings, epochs, wall and CPU time); prints Markdown and, with ``--plot``, draws each
@@ -44,6 +45,38 @@ ROWS = [
 ]
 
 
+# settings run on several seeds: (label, runs); the seed study of results/ram.md
+SEED_GROUPS = [
+    ("MNIST, 2 CPU-min, torch's default init of the location network", ["mnist_cpu2", "mnist_cpu2_s1", "mnist_cpu2_s2"]),
+    ("same, `--std 0.2`", ["mnist_cpu2_std0.2", "mnist_cpu2_std0.2_s1", "mnist_cpu2_std0.2_s2"]),
+    ("MNIST, 2 CPU-min, zero-initialised location network (the default now)", ["mnist_cpu2_zi", "mnist_cpu2_zi_s1", "mnist_cpu2_zi_s2"]),
+    ("same, `--std 0.1`", ["mnist_cpu2_zi_std0.1", "mnist_cpu2_zi_std0.1_s1"]),
+    ("same, `--std 0.2`", ["mnist_cpu2_zi_std0.2", "mnist_cpu2_zi_std0.2_s1"]),
+    ("same, `--rollouts-per-image 4`", ["mnist_cpu2_zi_k4", "mnist_cpu2_zi_k4_s1"]),
+    ("MNIST, 10 CPU-min, default init", ["mnist_cpu10"]),
+    ("MNIST, 10 CPU-min, zero init", ["mnist_cpu10_zi", "mnist_cpu10_zi_s1"]),
+    ("cluttered 60x60, 10 CPU-min, default init, std 0.05", ["c60_cpu10", "c60_cpu10_s1"]),
+    ("same, `--std 0.1`", ["c60_cpu10_std0.1", "c60_cpu10_std0.1_s1"]),
+    ("same, `--std 0.1`, zero init", ["c60_cpu10_zi_std0.1", "c60_cpu10_zi_std0.1_s1"]),
+    ("same, `--std 0.1`, zero init, `--rollouts-per-image 4`", ["c60_cpu10_zi_std0.1_k4", "c60_cpu10_zi_std0.1_k4_s1"]),
+]
+
+
+def seed_table(runs: Path) -> None:
+    """One row per setting: the test error of each seed, their mean, and the share of last glimpses
+    parked on the border (from ``scripts/evaluate.py``; missing for runs scored before it counted)."""
+    print("| setting | test error, 1 rollout, seeds 0 / 1 / 2 | mean | last glimpse at the border, % |")
+    print("|---|---|---|---|")
+    for label, names in SEED_GROUPS:
+        results = [json.loads((runs / f"{n}.json").read_text()) for n in names if (runs / f"{n}.json").is_file()]
+        if not results:
+            continue
+        errors = [r["error_one_rollout"] for r in results]
+        border = [r["border_percent"][-1] for r in results if r.get("border_percent")]
+        shown = " / ".join(f"{b:.0f}" for b in border) if border else "not counted"
+        print(f"| {label} | {' / '.join(f'{e:.2f}' for e in errors)} | **{sum(errors) / len(errors):.2f}** | {shown} |")
+
+
 def plot_curves(histories: dict[str, list[dict]], path: Path) -> None:
     """Validation error (log scale) against CPU minutes, one line per run."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -78,7 +111,10 @@ def collect(runs: Path) -> list[tuple[str, str, str, str, dict, dict, dict]]:
     return found
 
 
-def main(runs: Path, plot: Path | None = None, short: bool = False) -> None:
+def main(runs: Path, plot: Path | None = None, short: bool = False, seeds: bool = False) -> None:
+    if seeds:
+        seed_table(runs)
+        return
     rows = collect(runs)
     if short:  # the task rows only, fewer columns: the README's table
         print("| task | paper | best public | ours, 1 rollout | 10 rollouts | epochs | CPU min |")
@@ -105,5 +141,6 @@ if __name__ == "__main__":
     parser.add_argument("runs", nargs="?", default="runs/ram_results", type=Path)
     parser.add_argument("--plot", type=Path, help="PNG of the validation curves")
     parser.add_argument("--short", action="store_true", help="the task rows only, for the README")
+    parser.add_argument("--seeds", action="store_true", help="the seed study: settings run on several seeds")
     args = parser.parse_args()
-    main(args.runs, args.plot, args.short)
+    main(args.runs, args.plot, args.short, args.seeds)
