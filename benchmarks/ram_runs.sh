@@ -72,7 +72,13 @@ for seed in 0 1; do
 done
 run mnist_cpu10_s1 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --seed 1 --location-zero-init false
 # LSTM cores (the best public re-implementations use them)
-run mnist_cpu10_zi_lstm --env GlimpseMNIST-v0 --max-cpu-minutes 10 --cell lstm
+for seed in 0 1 2; do
+  s=$([ $seed = 0 ] || echo _s$seed)
+  run mnist_cpu10_zi_lstm$s --env GlimpseMNIST-v0 --max-cpu-minutes 10 --cell lstm --seed $seed
+  run mnist_cpu2_zi_lstm$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --cell lstm --seed $seed
+done
 run c60_cpu10_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --cell lstm
+run c60_cpu10_zi_std0.1_lstm_s1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --cell lstm --seed 1
+run c60_cpu30_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 30 --std 0.1 --cell lstm
 run c100_cpu20_zi_std0.1_lstm --env GlimpseClutteredMNIST100-v0 --max-cpu-minutes 20 --std 0.1 --cell lstm
 run translated_cpu12_zi_std0.1_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 12 --std 0.1 --cell lstm

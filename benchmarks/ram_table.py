@@ -22,7 +22,16 @@ from agents.tracking import cpu_name
 
 # name, task label, the paper's test error (%, Mnih et al. 2014, Table 1), best public (%)
 ROWS = [
-    ("mnist_cpu2", "MNIST 28x28, 6 glimpses 8x8, **2 CPU-min**", "1.12", "3.89 at 2 CPU-min"),
+    # the task rows (with the paper's number): this project's best settings per task
+    ("mnist_cpu2_zi", "MNIST 28x28, 6 glimpses 8x8, **2 CPU-min**, defaults", "1.12", "3.89 at 2 CPU-min"),
+    ("mnist_cpu10_zi_lstm", "MNIST 28x28, 6 glimpses 8x8, **10 CPU-min**, LSTM core", "1.12", "2.35 at 10 CPU-min"),
+    ("translated_cpu12_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, LSTM, std 0.1", "1.22", ""),
+    ("c60_cpu10_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **10 CPU-min**, LSTM, std 0.1", "4.04", ""),
+    ("c60_cpu30_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, LSTM, std 0.1", "4.04", "2.63"),
+    ("c60_randglimpse", "cluttered 60x60, **random glimpses** (RNN, earlier init)", "14.4", ""),
+    ("c100_cpu20_zi_std0.1_lstm", "cluttered 100x100, 8 glimpses 12x12 x4, LSTM, std 0.1", "8.11", "5.9"),
+    # variants and earlier settings (torch's default init of the location network unless "zero init")
+    ("mnist_cpu2", "MNIST, 2 CPU-min, default init (the earlier default)", "", ""),
     ("mnist_cpu2_b32", "same, batch 32", "", ""),
     ("mnist_cpu2_b64", "same, batch 64", "", ""),
     ("mnist_cpu2_b256", "same, batch 256", "", ""),
@@ -31,17 +40,22 @@ ROWS = [
     ("mnist_cpu2_gru", "same, GRU core", "", ""),
     ("mnist_cpu2_std0.1", "same, std 0.1", "", ""),
     ("mnist_cpu2_std0.2", "same, std 0.2", "", ""),
-    ("mnist_cpu10", "MNIST 28x28, 6 glimpses 8x8, **10 CPU-min**", "1.12", "2.35 at 10 CPU-min"),
-    ("mnist_e100", "MNIST 28x28, a longer run, earlier settings (see notes)", "1.12", "0.85"),
-    ("translated", "translated 60x60, 6 glimpses 12x12 x3", "1.22", ""),
-    ("c60_cpu10", "cluttered 60x60, 8 glimpses 12x12 x3, **10 CPU-min**", "4.04", ""),
-    ("c60_center", "cluttered 60x60, 8 glimpses 12x12 x3", "4.04", "2.63"),
-    ("c60_randglimpse", "cluttered 60x60, **random glimpses**", "14.4", ""),
-    ("c100", "cluttered 100x100, 8 glimpses 12x12 x4", "8.11", "5.9"),
+    ("mnist_cpu2_loclr1e-4", "same, location network lr 1e-4", "", ""),
+    ("mnist_cpu2_lochid", "same, a 128-unit hidden layer in the location network", "", ""),
+    ("mnist_cpu2_gauss", "same, Gaussian log-prob of the unclipped sample", "", ""),
+    ("mnist_cpu2_kz", "same, kevinzakka's recipe (hidden layer, unclipped log-prob, constant lr 3e-4)", "", ""),
+    ("mnist_cpu2_zi_lstm", "MNIST, 2 CPU-min, zero init, LSTM core", "", ""),
+    ("mnist_cpu10", "MNIST, 10 CPU-min, default init (the earlier default)", "", ""),
+    ("mnist_cpu10_zi", "MNIST, 10 CPU-min, zero init (RNN)", "", ""),
+    ("mnist_e100", "MNIST, a longer run, earlier settings (see notes)", "", ""),
+    ("translated", "translated 60x60, 30 epochs, RNN, default init, std 0.05", "", ""),
+    ("c60_cpu10", "cluttered 60x60, 10 CPU-min, RNN, default init, std 0.05", "", ""),
+    ("c60_center", "cluttered 60x60, 60 epochs, RNN, default init, std 0.05", "", ""),
+    ("c100", "cluttered 100x100, 30 epochs, RNN, default init, std 0.05", "", ""),
     ("c60_cpu10_nodetach", "cluttered 60x60, 10 CPU-min, REINFORCE into the core (`--detach-location false`)", "", ""),
-    ("c60_cpu10_std0.1", "cluttered 60x60, 10 CPU-min, `--std 0.1`", "", ""),
-    ("c60_cpu10_s1", "cluttered 60x60, 10 CPU-min, seed 1", "", ""),
-    ("c60_cpu10_std0.1_s1", "cluttered 60x60, 10 CPU-min, `--std 0.1`, seed 1", "", ""),
+    ("c60_cpu10_std0.1", "cluttered 60x60, 10 CPU-min, RNN, std 0.1", "", ""),
+    ("c60_cpu10_zi_std0.1", "cluttered 60x60, 10 CPU-min, RNN, std 0.1, zero init", "", ""),
+    ("c60_cpu10_zi_std0.1_k4", "same, `--rollouts-per-image 4`", "", ""),
 ]
 
 
@@ -53,12 +67,15 @@ SEED_GROUPS = [
     ("same, `--std 0.1`", ["mnist_cpu2_zi_std0.1", "mnist_cpu2_zi_std0.1_s1"]),
     ("same, `--std 0.2`", ["mnist_cpu2_zi_std0.2", "mnist_cpu2_zi_std0.2_s1"]),
     ("same, `--rollouts-per-image 4`", ["mnist_cpu2_zi_k4", "mnist_cpu2_zi_k4_s1"]),
-    ("MNIST, 10 CPU-min, default init", ["mnist_cpu10"]),
+    ("MNIST, 10 CPU-min, default init", ["mnist_cpu10", "mnist_cpu10_s1"]),
     ("MNIST, 10 CPU-min, zero init", ["mnist_cpu10_zi", "mnist_cpu10_zi_s1"]),
+    ("MNIST, 10 CPU-min, zero init, LSTM core", ["mnist_cpu10_zi_lstm", "mnist_cpu10_zi_lstm_s1", "mnist_cpu10_zi_lstm_s2"]),
+    ("MNIST, 2 CPU-min, zero init, LSTM core", ["mnist_cpu2_zi_lstm", "mnist_cpu2_zi_lstm_s1", "mnist_cpu2_zi_lstm_s2"]),
     ("cluttered 60x60, 10 CPU-min, default init, std 0.05", ["c60_cpu10", "c60_cpu10_s1"]),
     ("same, `--std 0.1`", ["c60_cpu10_std0.1", "c60_cpu10_std0.1_s1"]),
     ("same, `--std 0.1`, zero init", ["c60_cpu10_zi_std0.1", "c60_cpu10_zi_std0.1_s1"]),
     ("same, `--std 0.1`, zero init, `--rollouts-per-image 4`", ["c60_cpu10_zi_std0.1_k4", "c60_cpu10_zi_std0.1_k4_s1"]),
+    ("same, `--std 0.1`, zero init, LSTM core", ["c60_cpu10_zi_std0.1_lstm", "c60_cpu10_zi_std0.1_lstm_s1"]),
 ]
 
 
