@@ -96,7 +96,7 @@ class TrainConfig:
     std: float = 0.05
     """standard deviation of the location policy, in the [-1, 1] frame (0.05: 0.7 pixel on 28x28, 1.5 on 60x60; 0.1 is better on the 60x60 and 100x100 canvases, see results/ram.md)"""
     cell: Literal["rnn", "lstm", "gru"] = "rnn"
-    """core network: rnn (ReLU, the paper's), lstm or gru (lstm beat rnn on every task at 10 CPU-minutes and more, see results/ram.md)"""
+    """core network: rnn (ReLU, the paper's), lstm or gru (lstm beat rnn on the 60x60 and 100x100 canvases, not on MNIST: see results/ram.md)"""
     hidden_size: int = 256
     """core network width"""
     glimpse_hidden: int = 128

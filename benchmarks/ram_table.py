@@ -24,7 +24,7 @@ from agents.tracking import cpu_name
 ROWS = [
     # the task rows (with the paper's number): this project's best settings per task
     ("mnist_cpu2_zi", "MNIST 28x28, 6 glimpses 8x8, **2 CPU-min**, defaults", "1.12", "3.89 at 2 CPU-min"),
-    ("mnist_cpu10_zi_lstm", "MNIST 28x28, 6 glimpses 8x8, **10 CPU-min**, LSTM core", "1.12", "2.35 at 10 CPU-min"),
+    ("mnist_cpu10_zi", "MNIST 28x28, 6 glimpses 8x8, **10 CPU-min**, defaults", "1.12", "2.35 at 10 CPU-min"),
     ("translated_cpu12_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, LSTM, std 0.1", "1.22", ""),
     ("c60_cpu10_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **10 CPU-min**, LSTM, std 0.1", "4.04", ""),
     ("c60_cpu30_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, LSTM, std 0.1", "4.04", "2.63"),
@@ -46,7 +46,7 @@ ROWS = [
     ("mnist_cpu2_kz", "same, kevinzakka's recipe (hidden layer, unclipped log-prob, constant lr 3e-4)", "", ""),
     ("mnist_cpu2_zi_lstm", "MNIST, 2 CPU-min, zero init, LSTM core", "", ""),
     ("mnist_cpu10", "MNIST, 10 CPU-min, default init (the earlier default)", "", ""),
-    ("mnist_cpu10_zi", "MNIST, 10 CPU-min, zero init (RNN)", "", ""),
+    ("mnist_cpu10_zi_lstm", "MNIST, 10 CPU-min, zero init, LSTM core", "", ""),
     ("mnist_e100", "MNIST, a longer run, earlier settings (see notes)", "", ""),
     ("translated", "translated 60x60, 30 epochs, RNN, default init, std 0.05", "", ""),
     ("c60_cpu10", "cluttered 60x60, 10 CPU-min, RNN, default init, std 0.05", "", ""),
@@ -134,11 +134,13 @@ def main(runs: Path, plot: Path | None = None, short: bool = False, seeds: bool 
         return
     rows = collect(runs)
     if short:  # the task rows only, fewer columns: the README's table
-        print("| task | paper | best public | ours, 1 rollout | 10 rollouts | epochs | CPU min |")
-        print("|---|---|---|---|---|---|---|")
+        print("| task | paper | best public | ours, 1 rollout | mean over seeds | 10 rollouts | epochs | CPU min |")
+        print("|---|---|---|---|---|---|---|---|")
         for name, label, paper, public, r, best, last in rows:
             if paper:
-                print(f"| {label} | {paper} | {public} | **{r['error_one_rollout']:.2f}** | {r['error_10_rollouts']:.2f} "
+                seeds = [r] + [json.loads(f.read_text()) for f in (runs / f"{name}_s1.json", runs / f"{name}_s2.json") if f.is_file()]
+                mean = f"{sum(x['error_one_rollout'] for x in seeds) / len(seeds):.2f} ({len(seeds)})" if len(seeds) > 1 else ""
+                print(f"| {label} | {paper} | {public} | **{r['error_one_rollout']:.2f}** | {mean} | {r['error_10_rollouts']:.2f} "
                       f"| {last['epoch']} | {last['cpu_seconds'] / 60:.1f} |")  # fmt: skip
     else:
         print(f"Hardware: {cpu_name()}, 1 torch thread per run (OMP_NUM_THREADS=1), torch {torch.__version__}.\n")
