@@ -86,6 +86,13 @@ __all__ = [
 LOG_PROBS = ("clipped", "gaussian")
 
 
+def _gaussian_log_density(x: torch.Tensor, mean: torch.Tensor, std: float) -> torch.Tensor:
+    """Elementwise ``log N(x; mean, std^2)``."""
+    z = (x - mean) / std
+    # written out rather than torch.distributions.Normal, whose argument checks cost more than the math
+    return -0.5 * z * z - math.log(std) - 0.5 * math.log(2 * math.pi)
+
+
 def clipped_gaussian_log_prob(action: torch.Tensor, mean: torch.Tensor, std: float) -> torch.Tensor:
     """Log-likelihood of ``action = clip(mean + std * eps, -1, 1)``, summed over the last axis.
 
@@ -97,9 +104,7 @@ def clipped_gaussian_log_prob(action: torch.Tensor, mean: torch.Tensor, std: flo
     Returns:
         ``(B,)``: density inside the interval, tail mass on the borders.
     """
-    z = (action - mean) / std
-    # written out rather than torch.distributions.Normal, whose argument checks cost more than the math
-    inside = -0.5 * z * z - math.log(std) - 0.5 * math.log(2 * math.pi)
+    inside = _gaussian_log_density(action, mean, std)
     # log Phi(z) via log_ndtr: stable far in the tail, where 1 - cdf would round to 0
     below = torch.special.log_ndtr((-1.0 - mean) / std)
     above = torch.special.log_ndtr((mean - 1.0) / std)
@@ -175,8 +180,7 @@ class LocationNetwork(nn.Module):
             sample = mu.detach() + self.std * torch.randn_like(mu)
         l_t = sample.clamp(-1.0, 1.0)
         if self.log_prob == "gaussian":
-            z = (sample - mu) / self.std
-            log_pi = (-0.5 * z * z - math.log(self.std) - 0.5 * math.log(2 * math.pi)).sum(-1)
+            log_pi = _gaussian_log_density(sample, mu, self.std).sum(-1)
         else:
             log_pi = clipped_gaussian_log_prob(l_t, mu, self.std)
         return l_t, log_pi, mu

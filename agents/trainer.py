@@ -308,15 +308,16 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     global_batch = config.batch_size * group.world_size
     per_image = config.rollouts_per_image
     images_per_batch = config.batch_size // per_image  # per rank
-    if n_train < global_batch // per_image:
+    images_per_step = images_per_batch * group.world_size
+    if n_train < images_per_step:
         raise ValueError(f"the global batch ({config.batch_size} x {group.world_size} ranks) exceeds the {n_train} training images; lower batch_size")
-    steps_per_epoch = n_train // (global_batch // per_image)
+    steps_per_epoch = n_train // images_per_step
     total_steps = steps_per_epoch * config.epochs
 
     model = build_model(config, train_env.config.glimpse_shape, train_env.config.n_classes)
     # fused: one kernel for all parameters instead of a dozen small ops per tensor (4x faster step on CPU)
-    location = list(model.location_net.parameters())
-    rest = [p for p in model.parameters() if all(p is not q for q in location)]
+    location = [p for name, p in model.named_parameters() if name.startswith("location_net.")]
+    rest = [p for name, p in model.named_parameters() if not name.startswith("location_net.")]
     groups = [{"params": rest}, {"params": location, "lr": config.location_lr or config.lr}]
     optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay, fused=True)
     budget = config.max_minutes * 60 if config.max_minutes else math.inf

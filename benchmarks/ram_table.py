@@ -79,13 +79,19 @@ SEED_GROUPS = [
 ]
 
 
+def _result(runs: Path, name: str) -> dict | None:
+    """The test evaluation ``<name>.json`` of a run, or None when it was not run."""
+    path = runs / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def seed_table(runs: Path) -> None:
     """One row per setting: the test error of each seed, their mean, and the share of last glimpses
     parked on the border (from ``scripts/evaluate.py``; missing for runs scored before it counted)."""
     print("| setting | test error, 1 rollout, seeds 0 / 1 / 2 | mean | last glimpse at the border, % |")
     print("|---|---|---|---|")
     for label, names in SEED_GROUPS:
-        results = [json.loads((runs / f"{n}.json").read_text()) for n in names if (runs / f"{n}.json").is_file()]
+        results = [r for r in (_result(runs, n) for n in names) if r is not None]
         if not results:
             continue
         errors = [r["error_one_rollout"] for r in results]
@@ -117,10 +123,9 @@ def collect(runs: Path) -> list[tuple[str, str, str, str, dict, dict, dict]]:
     """``(name, label, paper, public, test results, best state, last state)`` of each run found."""
     found = []
     for name, label, paper, public in ROWS:
-        result = runs / f"{name}.json"
-        if not result.is_file():
+        r = _result(runs, name)
+        if r is None:
             continue
-        r = json.loads(result.read_text())
         ckpt = Path(r["checkpoint"])
         best = load_checkpoint(ckpt, "ram")["state"]
         last = load_checkpoint(ckpt.with_name("last.pt"), "ram")["state"] if ckpt.with_name("last.pt").is_file() else best
@@ -138,7 +143,7 @@ def main(runs: Path, plot: Path | None = None, short: bool = False, seeds: bool 
         print("|---|---|---|---|---|---|---|---|")
         for name, label, paper, public, r, best, last in rows:
             if paper:
-                seeds = [r] + [json.loads(f.read_text()) for f in (runs / f"{name}_s1.json", runs / f"{name}_s2.json") if f.is_file()]
+                seeds = [x for x in (r, _result(runs, f"{name}_s1"), _result(runs, f"{name}_s2")) if x is not None]
                 mean = f"{sum(x['error_one_rollout'] for x in seeds) / len(seeds):.2f} ({len(seeds)})" if len(seeds) > 1 else ""
                 print(f"| {label} | {paper} | {public} | **{r['error_one_rollout']:.2f}** | {mean} | {r['error_10_rollouts']:.2f} "
                       f"| {last['epoch']} | {last['cpu_seconds'] / 60:.1f} |")  # fmt: skip
