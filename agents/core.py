@@ -19,14 +19,15 @@ from torch import nn
 __all__ = ["CELLS", "CoreNetwork", "State"]
 
 State = tuple[torch.Tensor, ...]
-CELLS = ("rnn", "lstm", "gru")
+CELLS = ("rnn", "rnn_tanh", "lstm", "gru")
 
 
 class CoreNetwork(nn.Module):
-    """``h_t = f_h(h_{t-1}, x_t)`` with a plain ReLU RNN (the paper's), an LSTM or a GRU cell.
+    """``h_t = f_h(h_{t-1}, x_t)`` with a plain ReLU RNN (the paper's), a tanh RNN, an LSTM or a GRU cell.
 
     The paper's core is ``h_t = ReLU(Linear(h_{t-1}) + Linear(g_t))``, which is
-    ``nn.RNNCell(nonlinearity="relu")``.
+    ``nn.RNNCell(nonlinearity="relu")``. ``rnn_tanh`` is the same cell with a bounded state, the
+    one change that separates "ReLU state grows" from "recurrence" as a cause of drifting glimpses.
 
     Args:
         input_size: ``I``.
@@ -44,8 +45,8 @@ class CoreNetwork(nn.Module):
         self.cell_type = cell
         self.input_size = input_size
         self.hidden_size = hidden_size
-        if cell == "rnn":
-            self.cell = nn.RNNCell(input_size, hidden_size, nonlinearity="relu")
+        if cell in ("rnn", "rnn_tanh"):
+            self.cell = nn.RNNCell(input_size, hidden_size, nonlinearity="relu" if cell == "rnn" else "tanh")
         elif cell == "lstm":
             self.cell = nn.LSTMCell(input_size, hidden_size)
         else:

@@ -95,8 +95,8 @@ class TrainConfig:
     """clip the gradient's global norm to this (none: no clipping)"""
     std: float = 0.05
     """standard deviation of the location policy, in the [-1, 1] frame (0.05: 0.7 pixel on 28x28, 1.5 on 60x60; 0.1 is better on the 60x60 and 100x100 canvases, see results/ram.md)"""
-    cell: Literal["rnn", "lstm", "gru"] = "rnn"
-    """core network: rnn (ReLU, the paper's), lstm or gru (lstm beat rnn on the 60x60 and 100x100 canvases, not on MNIST: see results/ram.md)"""
+    cell: Literal["rnn", "rnn_tanh", "lstm", "gru"] = "rnn"
+    """core network: rnn (ReLU, the paper's), rnn_tanh, lstm or gru (lstm beat rnn on the 60x60 and 100x100 canvases, not on MNIST: see results/ram.md)"""
     hidden_size: int = 256
     """core network width"""
     glimpse_hidden: int = 128
@@ -115,6 +115,8 @@ class TrainConfig:
     """start the location network's last layer at zero: every glimpse's mean starts at the centre (false: torch's default init)"""
     location_lr: float | None = None
     """Adam learning rate of the location network (none: lr); it follows the same schedule"""
+    location_weight_decay: float | None = None
+    """AdamW weight decay of the location network (none: weight_decay): pulls its weights back towards zero, against the random walk that Adam makes of a noisy policy gradient"""
     log_prob: Literal["clipped", "gaussian"] = "clipped"
     """REINFORCE scores the clipped action (clipped) or the Gaussian sample before clipping (gaussian)"""
     hybrid: bool = True
@@ -178,6 +180,7 @@ class TrainConfig:
         positive("lr", self.lr, float)
         positive("lr_min", self.lr_min, float, zero=True)
         positive("location_lr", self.location_lr, float, allow_none=True)
+        positive("location_weight_decay", self.location_weight_decay, float, allow_none=True, zero=True)
         positive("location_hidden", self.location_hidden, zero=True)
         positive("max_minutes", self.max_minutes, float, allow_none=True)
         positive("max_cpu_minutes", self.max_cpu_minutes, float, allow_none=True)
@@ -318,7 +321,8 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     # fused: one kernel for all parameters instead of a dozen small ops per tensor (4x faster step on CPU)
     location = [p for name, p in model.named_parameters() if name.startswith("location_net.")]
     rest = [p for name, p in model.named_parameters() if not name.startswith("location_net.")]
-    groups = [{"params": rest}, {"params": location, "lr": config.location_lr or config.lr}]
+    location_decay = config.weight_decay if config.location_weight_decay is None else config.location_weight_decay
+    groups = [{"params": rest}, {"params": location, "lr": config.location_lr or config.lr, "weight_decay": location_decay}]
     optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay, fused=True)
     budget = config.max_minutes * 60 if config.max_minutes else math.inf
     cpu_budget = config.max_cpu_minutes * 60 if config.max_cpu_minutes else math.inf

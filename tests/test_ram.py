@@ -19,7 +19,7 @@ def model(**kwargs):
     return RecurrentAttentionModel(RAMConfig(glimpse_shape=(2, 6, 6), n_classes=4, **kwargs))
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", ["rnn", "rnn_tanh", "lstm", "gru"])
 def test_step_shapes(cell):
     m = model(cell=cell, hidden_size=32)
     state = m.initial_state(5)
@@ -30,6 +30,14 @@ def test_step_shapes(cell):
     assert out["log_pi"].shape == (5,) and out["baseline"].shape == (5,)
     assert m.classify(out["h"]).shape == (5, 4)
     assert out["location"].abs().max() <= 1
+
+
+def test_tanh_core_bounds_the_state_the_relu_core_does_not():
+    torch.manual_seed(0)
+    x = 100 * torch.randn(2, 4, 3)
+    relu, tanh = CoreNetwork(3, 7, "rnn"), CoreNetwork(3, 7, "rnn_tanh")
+    tanh.load_state_dict(relu.state_dict())  # same weights, only the nonlinearity differs
+    assert relu(x)[0].abs().max() > 1 and tanh(x)[0].abs().max() <= 1
 
 
 def test_core_runs_sequences_like_steps():

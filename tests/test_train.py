@@ -50,10 +50,12 @@ def test_resume_continues_exactly(tmp_path, data_dir):
     assert resumed["val_error"] == straight["val_error"]
 
 
-def test_location_network_has_its_own_learning_rate(tmp_path, data_dir):
-    train(small_config(tmp_path, data_dir, max_steps=3, lr=1e-3, location_lr=1e-4, lr_schedule="constant"))
+def test_location_network_has_its_own_learning_rate_and_decay(tmp_path, data_dir):
+    train(small_config(tmp_path, data_dir, max_steps=3, lr=1e-3, location_lr=1e-4, lr_schedule="constant",
+                       weight_decay=0.01, location_weight_decay=2.0))  # fmt: skip
     payload = load_checkpoint(tmp_path / "run" / "last.pt", "ram")
     assert [g["lr"] for g in payload["optimizer"]["param_groups"]] == [1e-3, 1e-4]
+    assert [g["weight_decay"] for g in payload["optimizer"]["param_groups"]] == [0.01, 2.0]
     location = {n for n in payload["model"] if n.startswith("location_net.")}
     assert len(payload["optimizer"]["param_groups"][1]["params"]) == len(location) == 2
 
@@ -107,6 +109,7 @@ def test_random_glimpse_control_is_validated_with_random_glimpses(tmp_path, data
         (dict(wandb_mode="cloud"), "wandb_mode"),
         (dict(random_glimpses=True, hybrid=False), "needs hybrid"),
         (dict(location_lr=0.0), "location_lr must be a number > 0"),
+        (dict(location_weight_decay=-1.0), "location_weight_decay must be a number >= 0"),
     ],
 )
 def test_bad_config_is_explained(kwargs, message):
