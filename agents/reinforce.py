@@ -14,8 +14,12 @@ Loss (Mnih et al., 2014, section 3; hybrid as in their supervised experiments)::
     L = ce_weight * CE(logits_T, y)                          # action network, core, glimpse network
       - reinforce_weight * mean_b sum_t log pi(l_t) (R - b_t)  # location network (t = 1 .. T-1)
       + baseline_weight * mean_{b,t} (b_t - R)^2             # baseline network
+      + early_ce_weight * mean_{t<T} CE(logits_t, y)          # optional, not the paper's
 
-with ``R`` in ``{0, 1}`` the episode's reward. With ``group = k > 1`` the batch holds ``k``
+with ``R`` in ``{0, 1}`` the episode's reward. The last term (off by default) is deep supervision:
+the action network also classifies after each earlier glimpse, which hands the glimpse and core
+networks a gradient at every step instead of through ``T`` steps of recurrence.
+With ``group = k > 1`` the batch holds ``k``
 episodes of each image, side by side, and the policy's baseline is the mean reward of the image's
 other ``k - 1`` episodes (leave-one-out, Kool, van Hoof and Welling, 2019) instead of ``b_t``:
 the advantage then compares paths over the same image, free of the image's difficulty, which a
@@ -53,6 +57,8 @@ class Episode:
         label_log_prob: ``(B,)`` log-probability of the sampled class (pure-RL mode), else None.
         mu: ``(B, T - 1, 2)`` policy means.
         path: ``(B, T, 2)`` the glimpse locations, the first given by the environment.
+        early_logits: ``(B, T - 1, N)`` class logits after glimpses ``1 .. T-1`` when the rollout
+            was asked for them, else None.
     """
 
     logits: torch.Tensor
@@ -63,6 +69,7 @@ class Episode:
     label_log_prob: torch.Tensor | None
     mu: torch.Tensor
     path: torch.Tensor
+    early_logits: torch.Tensor | None = None
 
 
 def _as_tensor(x, device) -> torch.Tensor:
@@ -71,7 +78,7 @@ def _as_tensor(x, device) -> torch.Tensor:
 
 def rollout(model: RecurrentAttentionModel, envs, indices=None, *, deterministic: bool = False,
             sample_label: bool = False, random_locations: bool = False,
-            generator: torch.Generator | None = None) -> Episode:  # fmt: skip
+            generator: torch.Generator | None = None, early_logits: bool = False) -> Episode:  # fmt: skip
     """Play one episode in every sub-environment of ``envs`` (a :class:`glimpse_env.GlimpseVectorEnv`).
 
     Args:
@@ -82,12 +89,13 @@ def rollout(model: RecurrentAttentionModel, envs, indices=None, *, deterministic
             "random glimpses" control).
         generator: random source for the random locations and sampled classes (evaluation passes
             a seeded one; the location noise uses torch's global generator, saved in checkpoints).
+        early_logits: also classify after every glimpse before the last (for deep supervision).
     """
     device = next(model.parameters()).device
     obs, _ = envs.reset(options=None if indices is None else {"indices": np.asarray(indices)})
     B, T = envs.num_envs, envs.config.n_glimpses
     state = model.initial_state(B, device)
-    log_pis, baselines, mus, path = [], [], [], []
+    log_pis, baselines, mus, path, early = [], [], [], [], []
     label_log_prob = None
     for t in range(T):
         glimpse, location = _as_tensor(obs["glimpse"], device), _as_tensor(obs["location"], device)
@@ -104,8 +112,10 @@ def rollout(model: RecurrentAttentionModel, envs, indices=None, *, deterministic
             log_pis.append(out["log_pi"])
             mus.append(out["mu"])
         if not last:
-            # the environment judges only the last step's label; earlier guesses are not computed
+            # the environment judges only the last step's label; earlier guesses are not sent
             label = torch.zeros(B, dtype=torch.int64, device=device)
+            if early_logits:
+                early.append(model.classify(out["h"]))
         else:
             logits = model.classify(out["h"])
             if sample_label:
@@ -126,6 +136,7 @@ def rollout(model: RecurrentAttentionModel, envs, indices=None, *, deterministic
         label_log_prob=label_log_prob,
         mu=torch.stack(mus, 1) if mus else torch.zeros(B, 0, 2, device=device),
         path=torch.stack(path, 1),
+        early_logits=torch.stack(early, 1) if early else None,
     )
 
 
@@ -136,6 +147,7 @@ class LossWeights:
     ce: float = 1.0
     reinforce: float = 1.0
     baseline: float = 1.0
+    early_ce: float = 0.0
 
 
 def reinforce_loss(episode: Episode, weights: LossWeights = LossWeights(), hybrid: bool = True,
@@ -170,7 +182,14 @@ def reinforce_loss(episode: Episode, weights: LossWeights = LossWeights(), hybri
             raise ValueError("pure-RL loss needs the sampled class's log-probability: roll out with sample_label=True")
         action = -(episode.label_log_prob * advantage[:, -1]).mean()
     total = weights.ce * action + weights.reinforce * reinforce + weights.baseline * baseline
-    return {"total": total, "action": action, "reinforce": reinforce, "baseline": baseline}
+    terms = {"action": action, "reinforce": reinforce, "baseline": baseline}
+    if weights.early_ce:
+        if episode.early_logits is None:
+            raise ValueError("early_ce needs the early class logits: roll out with early_logits=True")
+        logits = episode.early_logits  # (B, T - 1, N)
+        terms["early_ce"] = F.cross_entropy(logits.flatten(0, 1), episode.labels.repeat_interleave(logits.shape[1]))
+        total = total + weights.early_ce * terms["early_ce"]
+    return {"total": total, **terms}
 
 
 class EpisodeLoss(nn.Module):
@@ -193,7 +212,7 @@ class EpisodeLoss(nn.Module):
     def forward(self, envs, indices=None, deterministic: bool = False) -> tuple[dict[str, torch.Tensor], Episode]:
         """Play ``indices`` (see :func:`rollout`) and return ``(loss terms, episode)``."""
         episode = rollout(self.model, envs, indices, deterministic=deterministic, sample_label=not self.hybrid,
-                          random_locations=self.random_locations)  # fmt: skip
+                          random_locations=self.random_locations, early_logits=self.weights.early_ce > 0)  # fmt: skip
         return reinforce_loss(episode, self.weights, self.hybrid, self.group), episode
 
 

@@ -129,6 +129,8 @@ class TrainConfig:
     """weight of the REINFORCE term; with Adam it matters only through the shared gradient-norm clip, which a small weight keeps the policy gradient from dominating"""
     baseline_weight: float = 1.0
     """weight of the baseline's squared error"""
+    early_ce_weight: float = 0.0
+    """weight of a cross-entropy on the class after each glimpse before the last (deep supervision, not in the paper; 0: off)"""
     train_subset: int | None = None
     """train on the first N images of the training split only"""
     val_subset: int | None = None
@@ -185,7 +187,7 @@ class TrainConfig:
         positive("max_minutes", self.max_minutes, float, allow_none=True)
         positive("max_cpu_minutes", self.max_cpu_minutes, float, allow_none=True)
         positive("grad_clip", self.grad_clip, float, allow_none=True)
-        for name in ("weight_decay", "ce_weight", "reinforce_weight", "baseline_weight"):
+        for name in ("weight_decay", "ce_weight", "reinforce_weight", "baseline_weight", "early_ce_weight"):
             positive(name, getattr(self, name), float, zero=True)
         for name in ("warmup_steps", "checkpoint_every", "picture_every"):
             positive(name, getattr(self, name), zero=True)
@@ -202,6 +204,8 @@ class TrainConfig:
             raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of rollouts_per_image ({self.rollouts_per_image})")
         if self.random_glimpses and not self.hybrid:
             raise ValueError("random_glimpses trains the classifier only; it needs hybrid=true")
+        if self.early_ce_weight and not self.hybrid:
+            raise ValueError(f"early_ce_weight={self.early_ce_weight} is a supervised term; pure RL (hybrid=false) needs early_ce_weight=0")
 
     def env_kwargs(self) -> dict:
         """Overrides passed to ``gym.make_vec`` (only those set)."""
@@ -333,7 +337,8 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
         return max((time.perf_counter() - started) / budget, (time.process_time() - cpu_started) / cpu_budget)
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, total_steps, budget_used))
-    weights = LossWeights(config.ce_weight, 0.0 if config.random_glimpses else config.reinforce_weight, config.baseline_weight)
+    weights = LossWeights(config.ce_weight, 0.0 if config.random_glimpses else config.reinforce_weight, config.baseline_weight,
+                          config.early_ce_weight)  # fmt: skip
     episode_loss: torch.nn.Module = EpisodeLoss(model, weights, config.hybrid, config.random_glimpses, per_image)
     if group.enabled:
         # the random-glimpse control never uses the location network

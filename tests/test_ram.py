@@ -10,7 +10,7 @@ import torch
 
 from agents.core import CoreNetwork
 from agents.ram import RAMConfig, RecurrentAttentionModel, clipped_gaussian_log_prob
-from agents.reinforce import Episode, evaluate, reinforce_loss, rollout
+from agents.reinforce import Episode, LossWeights, evaluate, reinforce_loss, rollout
 from glimpse_env import GlimpseVectorEnv
 
 
@@ -173,6 +173,27 @@ def test_loss_terms_and_their_gradients():
     torch.testing.assert_close(log_pi.grad, (-(reward - others) / B)[:, None].expand(B, T - 1))
     with pytest.raises(ValueError, match="groups of 4"):
         reinforce_loss(episode, group=4)
+    with pytest.raises(ValueError, match="early_logits=True"):
+        reinforce_loss(episode, LossWeights(early_ce=0.5))
+
+
+def test_deep_supervision_adds_a_cross_entropy_per_earlier_glimpse(toy_images):
+    images, labels = toy_images
+    envs = GlimpseVectorEnv(8, images=images, labels=labels, glimpse_size=6, n_scales=2, n_glimpses=4, device="cpu")
+    m = model()
+    envs.reset(seed=0)
+    torch.manual_seed(1)
+    episode = rollout(m, envs, np.arange(8), early_logits=True)
+    assert episode.early_logits.shape == (8, 3, 4)
+    # the last glimpse's logits are the episode's logits; the early ones come from h_1 .. h_{T-1}
+    assert not torch.allclose(episode.early_logits[:, -1], episode.logits)
+    plain = reinforce_loss(episode, LossWeights())
+    terms = reinforce_loss(episode, LossWeights(early_ce=0.5))
+    y = episode.labels
+    expected = sum(torch.nn.functional.cross_entropy(episode.early_logits[:, t], y) for t in range(3)) / 3
+    torch.testing.assert_close(terms["early_ce"], expected)
+    torch.testing.assert_close(terms["total"], plain["total"] + 0.5 * expected)
+    assert "early_ce" not in plain and rollout(m, envs, np.arange(8)).early_logits is None
 
 
 def test_rollout_through_the_environment(toy_images):
