@@ -41,7 +41,9 @@ from torch.nn import functional as F
 
 from agents.ram import RecurrentAttentionModel
 
-__all__ = ["Episode", "EpisodeLoss", "LossWeights", "evaluate", "reinforce_loss", "rollout"]
+__all__ = ["REWARDS", "Episode", "EpisodeLoss", "LossWeights", "evaluate", "reinforce_loss", "rollout"]
+
+REWARDS = ("env", "prob")
 
 
 @dataclass
@@ -151,17 +153,30 @@ class LossWeights:
 
 
 def reinforce_loss(episode: Episode, weights: LossWeights = LossWeights(), hybrid: bool = True,
-                   group: int = 1) -> dict[str, torch.Tensor]:  # fmt: skip
+                   group: int = 1, reward: str = "env") -> dict[str, torch.Tensor]:  # fmt: skip
     """The named loss terms and their weighted sum ``"total"`` (see the module docstring).
 
     Args:
         group: ``k``, the episodes per image; episodes ``i * k .. i * k + k - 1`` share an image.
+        reward: what the locations' REINFORCE term and the baseline see as ``R``: ``"env"``, the
+            environment's 0/1 reward (the paper's); ``"prob"``, the probability the action network
+            gives the true class after the last glimpse (detached; hybrid only). It lies in the same
+            [0, 1] and has the same sign of change, but it also tells a confident right answer
+            from a lucky one, so a glimpse that made the class clearer is credited even when the
+            0/1 outcome does not change.
 
     Returns:
         dict of scalars: ``total``, ``action`` (CE, or the class's REINFORCE term in pure RL),
         ``reinforce``, ``baseline``; the unweighted terms are logged as they are.
     """
-    R = episode.reward  # (B,)
+    if reward not in REWARDS:
+        raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
+    if reward == "prob":
+        if not hybrid:
+            raise ValueError("reward='prob' scores the hybrid classifier; pure RL (hybrid=False) learns from the env's reward")
+        R = episode.logits.detach().softmax(-1).gather(1, episode.labels[:, None]).squeeze(1)  # (B,)
+    else:
+        R = episode.reward  # (B,)
     b = episode.baselines  # (B, T)
     if group > 1:
         if R.shape[0] % group:
@@ -199,21 +214,22 @@ class EpisodeLoss(nn.Module):
 
     Args:
         model: the agent.
-        weights, hybrid, group: see :func:`reinforce_loss`.
+        weights, hybrid, group, reward: see :func:`reinforce_loss`.
         random_locations: the random-glimpse control (see :func:`rollout`).
     """
 
     def __init__(self, model: RecurrentAttentionModel, weights: LossWeights = LossWeights(), hybrid: bool = True,
-                 random_locations: bool = False, group: int = 1):  # fmt: skip
+                 random_locations: bool = False, group: int = 1, reward: str = "env"):  # fmt: skip
         super().__init__()
         self.model = model
         self.weights, self.hybrid, self.random_locations, self.group = weights, hybrid, random_locations, group
+        self.reward = reward
 
     def forward(self, envs, indices=None, deterministic: bool = False) -> tuple[dict[str, torch.Tensor], Episode]:
         """Play ``indices`` (see :func:`rollout`) and return ``(loss terms, episode)``."""
         episode = rollout(self.model, envs, indices, deterministic=deterministic, sample_label=not self.hybrid,
                           random_locations=self.random_locations, early_logits=self.weights.early_ce > 0)  # fmt: skip
-        return reinforce_loss(episode, self.weights, self.hybrid, self.group), episode
+        return reinforce_loss(episode, self.weights, self.hybrid, self.group, self.reward), episode
 
 
 @torch.no_grad()

@@ -41,7 +41,7 @@ from agents.core import CELLS
 from agents.ram import RAMConfig, RecurrentAttentionModel
 from agents.distributed import Distributed
 from agents.distributed import setup as setup_distributed
-from agents.reinforce import EpisodeLoss, LossWeights, evaluate
+from agents.reinforce import REWARDS, EpisodeLoss, LossWeights, evaluate
 from agents.tracking import WANDB_MODES, init_wandb, rgb_to_wandb
 from glimpse_env.render import image_grid
 
@@ -129,6 +129,8 @@ class TrainConfig:
     """weight of the REINFORCE term; with Adam it matters only through the shared gradient-norm clip, which a small weight keeps the policy gradient from dominating"""
     baseline_weight: float = 1.0
     """weight of the baseline's squared error"""
+    reward: Literal["env", "prob"] = "env"
+    """R of the locations' REINFORCE term and the baseline: env (the environment's 0/1 reward, the paper's) or prob (the classifier's probability of the true class, hybrid only)"""
     early_ce_weight: float = 0.0
     """weight of a cross-entropy on the class after each glimpse before the last (deep supervision, not in the paper; 0: off)"""
     train_subset: int | None = None
@@ -204,6 +206,10 @@ class TrainConfig:
             raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of rollouts_per_image ({self.rollouts_per_image})")
         if self.random_glimpses and not self.hybrid:
             raise ValueError("random_glimpses trains the classifier only; it needs hybrid=true")
+        if self.reward not in REWARDS:
+            raise ValueError(f"reward must be one of {REWARDS}, got {self.reward!r}")
+        if self.reward != "env" and not self.hybrid:
+            raise ValueError(f"reward={self.reward!r} scores the hybrid classifier; pure RL (hybrid=false) needs reward=env")
         if self.early_ce_weight and not self.hybrid:
             raise ValueError(f"early_ce_weight={self.early_ce_weight} is a supervised term; pure RL (hybrid=false) needs early_ce_weight=0")
 
@@ -339,7 +345,7 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, total_steps, budget_used))
     weights = LossWeights(config.ce_weight, 0.0 if config.random_glimpses else config.reinforce_weight, config.baseline_weight,
                           config.early_ce_weight)  # fmt: skip
-    episode_loss: torch.nn.Module = EpisodeLoss(model, weights, config.hybrid, config.random_glimpses, per_image)
+    episode_loss: torch.nn.Module = EpisodeLoss(model, weights, config.hybrid, config.random_glimpses, per_image, config.reward)
     if group.enabled:
         # the random-glimpse control never uses the location network
         episode_loss = DistributedDataParallel(episode_loss, find_unused_parameters=config.random_glimpses)

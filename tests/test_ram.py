@@ -177,6 +177,26 @@ def test_loss_terms_and_their_gradients():
         reinforce_loss(episode, LossWeights(early_ce=0.5))
 
 
+def test_probability_reward_credits_the_classifier_confidence():
+    B, T = 4, 3
+    logits = torch.tensor([[2.0, 0, 0], [0, 1, 0], [0, 0, 3], [1, 1, 1]], requires_grad=True)
+    labels = torch.tensor([0, 0, 2, 1])
+    log_pi = torch.zeros(B, T - 1, requires_grad=True)
+    baselines = torch.full((B, T), 0.5, requires_grad=True)
+    episode = Episode(logits, labels, (logits.argmax(-1) == labels).float(), log_pi, baselines, None,
+                      torch.zeros(B, T - 1, 2), torch.zeros(B, T, 2))  # fmt: skip
+    reinforce_loss(episode, reward="prob")["total"].backward()
+    p = logits.detach().softmax(-1)[torch.arange(B), labels]
+    torch.testing.assert_close(log_pi.grad, (-(p - 0.5) / B)[:, None].expand(B, T - 1))
+    torch.testing.assert_close(baselines.grad, 2 * (0.5 - p)[:, None].expand(B, T) / (B * T))
+    # the classifier learns from the cross-entropy only, not through the reward
+    logits.grad = None
+    reinforce_loss(episode, LossWeights(ce=0.0), reward="prob")["total"].backward()
+    assert logits.grad is None or not logits.grad.any()
+    with pytest.raises(ValueError, match="reward must be one of"):
+        reinforce_loss(episode, reward="bonus")
+
+
 def test_deep_supervision_adds_a_cross_entropy_per_earlier_glimpse(toy_images):
     images, labels = toy_images
     envs = GlimpseVectorEnv(8, images=images, labels=labels, glimpse_size=6, n_scales=2, n_glimpses=4, device="cpu")

@@ -111,6 +111,8 @@ def test_random_glimpse_control_is_validated_with_random_glimpses(tmp_path, data
         (dict(location_lr=0.0), "location_lr must be a number > 0"),
         (dict(location_weight_decay=-1.0), "location_weight_decay must be a number >= 0"),
         (dict(early_ce_weight=0.5, hybrid=False), "pure RL"),
+        (dict(reward="prob", hybrid=False), "needs reward=env"),
+        (dict(reward="bonus"), "reward must be one of"),
     ],
 )
 def test_bad_config_is_explained(kwargs, message):
