@@ -82,3 +82,19 @@ run c60_cpu10_zi_std0.1_lstm_s1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes
 run c60_cpu30_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 30 --std 0.1 --cell lstm
 run c100_cpu20_zi_std0.1_lstm --env GlimpseClutteredMNIST100-v0 --max-cpu-minutes 20 --std 0.1 --cell lstm
 run translated_cpu12_zi_std0.1_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 12 --std 0.1 --cell lstm
+# Why glimpses drift to the border (results/ram.md): a bounded RNN state, a decaying location
+# network, deep supervision, a graded reward; and a longer cluttered 60x60 row
+for seed in 0 1 2; do
+  s=$([ $seed = 0 ] || echo _s$seed)
+  run mnist_cpu2_zi_tanh$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --cell rnn_tanh --seed $seed
+  run mnist_cpu2_zi_lwd1$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-weight-decay 1 --seed $seed
+  run mnist_cpu2_zi_lwd10$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-weight-decay 10 --seed $seed
+  run mnist_cpu2_zi_rprob$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --reward prob --seed $seed
+done
+for seed in 0 1; do
+  s=$([ $seed = 0 ] || echo _s$seed)
+  run mnist_cpu2_zi_ece0.3$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --early-ce-weight 0.3 --seed $seed
+  run mnist_cpu10_zi_lwd1$s --env GlimpseMNIST-v0 --max-cpu-minutes 10 --location-weight-decay 1 --seed $seed
+done
+run mnist_cpu2_zi_ece1 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --early-ce-weight 1
+run c60_cpu60_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 60 --std 0.1 --cell lstm

@@ -19,7 +19,7 @@ from agents.trainer import TrainConfig, configure_logging, train
 
 def main(config: TrainConfig) -> dict:
     summary = train(config)
-    note = " (stopped at the time budget)" if summary["stopped_early"] else ""
+    note = " (stopped at the time or step budget)" if summary["stopped_early"] else ""
     print(
         f"trained {summary['epoch']} epochs, {summary['global_step']} steps in {summary['seconds']:.0f} s "
         f"({summary['cpu_seconds']:.0f} CPU-s){note}; "

@@ -259,3 +259,22 @@ def test_bad_model_config(kwargs, message):
 def test_log_prob_is_finite_far_in_the_tail():
     value = clipped_gaussian_log_prob(torch.tensor([[1.0, -1.0]]), torch.tensor([[-0.99, 0.99]]), 0.05)
     assert torch.isfinite(value).all() and value.item() < -100 * math.log(10)
+
+
+def test_drift_diagnostic_records_the_state_norm_per_glimpse(toy_images):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "ram_drift.py"
+    spec = importlib.util.spec_from_file_location("ram_drift", path)
+    ram_drift = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ram_drift)
+    images, labels = toy_images
+    envs = GlimpseVectorEnv(8, images=images, labels=labels, glimpse_size=6, n_scales=2, n_glimpses=5, device="cpu")
+    m = model()
+    envs.reset(seed=0)
+    norms = ram_drift.state_norms(m, envs, 8)
+    assert len(norms) == 5 and all(n > 0 for n in norms)
+    assert "step" not in vars(m.core)  # the recording wrapper is gone afterwards
+    _, state = m.core.step(torch.zeros(2, m.core.input_size), m.core.initial_state(2))
+    assert state[0].shape == (2, m.core.hidden_size)
