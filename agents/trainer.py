@@ -47,12 +47,15 @@ from glimpse_env.render import image_grid
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CHECKPOINT_KIND", "TrainConfig", "build_env", "build_model", "load_model", "share_streams", "train"]
+__all__ = ["CHECKPOINT_KIND", "TrainConfig", "build_env", "build_model", "load_model", "saved_config", "share_streams", "train"]
 
 CHECKPOINT_KIND = "ram"
 # Settings that may change when a run is resumed; everything else comes from the checkpoint.
 RUN_CONTROL = ("epochs", "max_minutes", "max_cpu_minutes", "max_steps", "device", "wandb_mode", "out", "threads", "log_every",
                "picture_every", "checkpoint_every", "resume", "data_dir", "progress")  # fmt: skip
+# Settings whose default changed after checkpoints without them were written: the value such a
+# checkpoint trained with, so that resuming or evaluating it does not silently switch to the new default.
+ABSENT_MEANS = {"location_zero_init": False, "location_weight_decay": None}
 
 
 @dataclass
@@ -227,6 +230,13 @@ def build_env(config: TrainConfig, split: str, num_envs: int, max_images: int | 
     ).unwrapped  # fmt: skip
 
 
+def saved_config(payload: dict) -> TrainConfig:
+    """The settings a checkpoint payload was trained with (see ``ABSENT_MEANS`` for older ones)."""
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    saved = {k: v for k, v in payload["config"].items() if k in known}
+    return TrainConfig(**(ABSENT_MEANS | saved))
+
+
 def load_model(payload: dict, device: str = "cpu") -> RecurrentAttentionModel:
     """The trained model of a checkpoint payload, built from the model settings saved with it."""
     settings = dict(payload["model_config"])
@@ -302,7 +312,7 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     checkpoint = None
     if config.resume or (group.restart > 0 and (out / "last.pt").is_file()):
         checkpoint = load_checkpoint(out / "last.pt", CHECKPOINT_KIND)
-        saved = checkpoint["config"]
+        saved = dataclasses.asdict(saved_config(checkpoint))
         changed = {k: (saved[k], getattr(config, k)) for k in saved if k not in RUN_CONTROL and saved[k] != getattr(config, k)}
         if changed:
             logger.warning("resuming with the checkpoint's settings; ignoring command-line changes to %s", changed)

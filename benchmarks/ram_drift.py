@@ -19,7 +19,7 @@ import torch
 
 from agents.checkpoint import load_checkpoint
 from agents.reinforce import rollout
-from agents.trainer import CHECKPOINT_KIND, TrainConfig, build_env, load_model
+from agents.trainer import CHECKPOINT_KIND, build_env, load_model, saved_config
 
 
 def state_norms(model, envs, images: int) -> list[float]:
@@ -52,7 +52,7 @@ def main(argv=None) -> None:
     print("|---|---|---|---|---|")
     for name in args.names:
         payload = load_checkpoint(args.runs / name / "last.pt", CHECKPOINT_KIND)
-        config = TrainConfig(**payload["config"])
+        config = saved_config(payload)
         model = load_model(payload)
         weights = [v for k, v in model.state_dict().items() if k.startswith("location_net.") and k.endswith("weight")]
         envs = build_env(config, "val", args.images)

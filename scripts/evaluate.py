@@ -26,7 +26,7 @@ import torch
 from agents.checkpoint import load_checkpoint
 from agents.cli import parse_config
 from agents.reinforce import evaluate
-from agents.trainer import CHECKPOINT_KIND, TrainConfig, build_env, configure_logging, load_model
+from agents.trainer import CHECKPOINT_KIND, build_env, configure_logging, load_model, saved_config
 from glimpse_env.render import image_grid
 
 
@@ -68,8 +68,8 @@ def main(args: EvalArgs) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     payload = load_checkpoint(args.checkpoint, CHECKPOINT_KIND, map_location=args.device)
-    saved = {k: v for k, v in payload["config"].items() if k in {f.name for f in dataclasses.fields(TrainConfig)}}
-    config = TrainConfig(**(saved | {"device": args.device, "data_dir": args.data_dir or saved.get("data_dir")}))
+    saved = saved_config(payload)
+    config = dataclasses.replace(saved, device=args.device, data_dir=args.data_dir or saved.data_dir)
     envs = build_env(config, args.split, args.batch_size)
     model = load_model(payload, args.device)
     if tuple(model.config.glimpse_shape) != tuple(envs.config.glimpse_shape):

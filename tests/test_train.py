@@ -50,6 +50,19 @@ def test_resume_continues_exactly(tmp_path, data_dir):
     assert resumed["val_error"] == straight["val_error"]
 
 
+def test_an_older_checkpoint_keeps_the_settings_it_trained_with(tmp_path, data_dir):
+    from agents.trainer import ABSENT_MEANS, saved_config
+
+    train(small_config(tmp_path, data_dir, max_steps=2))
+    payload = load_checkpoint(tmp_path / "run" / "last.pt", "ram")
+    assert saved_config(payload).location_zero_init is True
+    for key in ABSENT_MEANS:  # written before these settings existed
+        del payload["config"][key]
+    payload["config"]["a_setting_since_removed"] = 3
+    old = saved_config(payload)
+    assert old.location_zero_init is False and old.location_weight_decay is None
+
+
 def test_location_network_has_its_own_learning_rate_and_decay(tmp_path, data_dir):
     train(small_config(tmp_path, data_dir, max_steps=3, lr=1e-3, location_lr=1e-4, lr_schedule="constant",
                        weight_decay=0.01, location_weight_decay=2.0))  # fmt: skip
