@@ -152,11 +152,15 @@ class LocationNetwork(nn.Module):
             module docstring).
         log_prob: ``"clipped"`` scores the action taken (:func:`clipped_gaussian_log_prob`);
             ``"gaussian"`` scores the sample before clipping, as the public re-implementations do.
+        normalize: read ``h_t / |h_t|`` instead of ``h_t``: the mean then depends on the state's
+            direction only, so a weight change moves every glimpse of the episode by the same
+            amount, where the ReLU core's ``|h_t|`` grows about 1.6x per glimpse (results/ram.md).
     """
 
     def __init__(self, hidden_size: int, std: float, mlp_size: int = 0, log_prob: str = "clipped",
-                 zero_init: bool = True):  # fmt: skip
+                 zero_init: bool = True, normalize: bool = False):  # fmt: skip
         super().__init__()
+        self.normalize = normalize
         if mlp_size:
             self.mean = nn.Sequential(nn.Linear(hidden_size, mlp_size), nn.ReLU(), nn.Linear(mlp_size, 2))
         else:
@@ -173,7 +177,7 @@ class LocationNetwork(nn.Module):
 
         ``l_t`` is detached (an action); ``deterministic`` returns the mean, with ``log_pi`` of it.
         """
-        mu = torch.tanh(self.mean(h_t))
+        mu = torch.tanh(self.mean(F.normalize(h_t, dim=-1) if self.normalize else h_t))
         if deterministic:
             sample = mu.detach()
         else:
@@ -228,6 +232,7 @@ class RAMConfig:
     location_hidden: int = 0
     log_prob: str = "clipped"
     location_zero_init: bool = True
+    location_normalize: bool = False
 
     def __post_init__(self):
         if self.log_prob not in LOG_PROBS:
@@ -262,7 +267,7 @@ class RecurrentAttentionModel(nn.Module):
                                           config.pixel_mean, config.pixel_std)  # fmt: skip
         self.core = CoreNetwork(config.glimpse_out, config.hidden_size, config.cell)
         self.location_net = LocationNetwork(config.hidden_size, config.std, config.location_hidden, config.log_prob,
-                                            config.location_zero_init)  # fmt: skip
+                                            config.location_zero_init, config.location_normalize)  # fmt: skip
         self.action_net = ActionNetwork(config.hidden_size, config.n_classes)
         self.baseline_net = BaselineNetwork(config.hidden_size)
 

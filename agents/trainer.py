@@ -116,6 +116,8 @@ class TrainConfig:
     """0: the location network's mean is linear in h_t (the paper's); N: a ReLU layer of N units first"""
     location_zero_init: bool = True
     """start the location network's last layer at zero: every glimpse's mean starts at the centre (false: torch's default init)"""
+    location_normalize: bool = False
+    """the location network reads h_t / |h_t|: every glimpse of an episode moves alike when its weights change"""
     location_lr: float | None = None
     """Adam learning rate of the location network (none: lr); it follows the same schedule"""
     location_weight_decay: float | None = None
@@ -252,7 +254,7 @@ def build_model(config: TrainConfig, glimpse_shape, n_classes: int) -> Recurrent
         where_size=config.glimpse_hidden, glimpse_out=config.glimpse_out, hidden_size=config.hidden_size,
         cell=config.cell, std=config.std, detach_location=config.detach_location, pixel_mean=config.pixel_mean,
         pixel_std=config.pixel_std, location_hidden=config.location_hidden, log_prob=config.log_prob,
-        location_zero_init=config.location_zero_init,
+        location_zero_init=config.location_zero_init, location_normalize=config.location_normalize,
     )  # fmt: skip
     return RecurrentAttentionModel(ram).to(config.device)
 

@@ -127,6 +127,11 @@ def test_location_policy_options():
     assert model(location_zero_init=False).location_net(h)[2].abs().sum() > 0  # torch's init: anywhere
     log_pi.sum().backward()
     assert net.mean.weight.grad.abs().sum() > 0
+    # normalize: the mean reads the state's direction, not its size
+    net = model(location_zero_init=False, location_normalize=True).location_net
+    torch.testing.assert_close(net(h, deterministic=True)[2], net(10 * h, deterministic=True)[2])
+    assert not torch.allclose(model(location_zero_init=False).location_net(10 * h, deterministic=True)[2],
+                              model(location_zero_init=False).location_net(h, deterministic=True)[2])  # fmt: skip
 
 
 def test_reinforce_makes_a_paying_location_more_probable():
