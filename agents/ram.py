@@ -32,20 +32,27 @@ zero-initialised policy: 5.49 / 5.98 % test error for 0.2 against 6.24 / 5.48 / 
 On the cluttered 60x60 canvas ``std = 0.1`` is better (10 CPU-minutes, two seeds each: 15.47 /
 15.15 % against 18.24 / 19.85 %), so results/ram.md trains the canvas tasks with ``--std 0.1``.
 
-Where the glimpses go wrong, and the zero-initialised policy
------------------------------------------------------------
+Where the glimpses go wrong: zero init, and a location network that decays
+--------------------------------------------------------------------------
 The typical failure of a trained policy is glimpses parked on the border, where they see mostly
-padding: ``h_t`` grows over the episode, the mean ``tanh(W h_t)`` drifts further along one direction
-at every step, and once a glimpse sits in empty space the small exploration finds no reward
-gradient to bring it back (``scripts/evaluate.py`` reports the share of glimpses at the border).
-With torch's default initialisation the starting direction is a property of the seed: on MNIST
-at 2 CPU-minutes, seed 1 walked its glimpses into one corner (96 % of last glimpses on the border)
-and ended at 9.76 % test error against 5.06 % and 6.62 % for seeds 0 and 2. The last layer of the
-location network therefore starts at zero (``location_zero_init``, as CleanRL starts its policy
-heads near zero): every mean starts at the centre and moves only where REINFORCE takes it. Over
-the same three seeds: 6.24 / 5.48 / 5.19 % (no seed lost), and on the cluttered 60x60 canvas at 10
-CPU-minutes with ``std = 0.1``: 14.40 / 14.92 % against 15.47 / 15.15 %. Later glimpses still
-drift outward as training goes on; results/ram.md has the numbers.
+padding (``scripts/evaluate.py`` reports the share of glimpses at the border). Both factors of
+the mean's pre-activation ``W h_t`` grow: the paper's ReLU core multiplies ``|h_t|`` by about 1.6
+per glimpse, and under Adam the location weights wander at a pace set by the learning rate, not
+by the mostly-noise policy gradient (``|W|`` doubled from 2 to 10 CPU-minutes of MNIST), until
+``tanh`` saturates; a glimpse in empty space then finds no reward gradient to bring it back
+(``benchmarks/ram_drift.py`` measures both factors).
+
+- With torch's default initialisation the starting direction is a property of the seed: on MNIST
+  at 2 CPU-minutes seed 1 walked its glimpses into one corner (96 % of last glimpses on the
+  border, 9.76 % test error, against 5.06 % and 6.62 % for seeds 0 and 2). The last layer of
+  the location network therefore starts at zero (``location_zero_init``, as CleanRL starts its
+  policy heads near zero): every mean starts at the centre. Same seeds: 6.24 / 5.48 / 5.19 %.
+- Later glimpses still drifted outward as training went on. The trainer's
+  ``--location-weight-decay`` (AdamW decay on this network only) holds ``|W|`` down: at 10
+  CPU-minutes 17-18 % of last glimpses on the border against 72-91 %, and 3.92 / 3.62 % test
+  error against 4.26 / 5.85 %. A bounded core state alone does not do it (a tanh RNN parks
+  49-67 %), nor does ``normalize`` (reading ``h_t / |h_t|``), which parks none but does not
+  lower the error. results/ram.md has the runs.
 
 The location's log-probability
 ------------------------------

@@ -97,4 +97,18 @@ for seed in 0 1; do
   run mnist_cpu10_zi_lwd1$s --env GlimpseMNIST-v0 --max-cpu-minutes 10 --location-weight-decay 1 --seed $seed
 done
 run mnist_cpu2_zi_ece1 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --early-ce-weight 1
+run mnist_cpu10_zi_lwd3 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --location-weight-decay 3
+for seed in 0 1; do
+  s=$([ $seed = 0 ] || echo _s$seed)
+  run mnist_cpu2_zi_lnorm$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-normalize --seed $seed
+  run mnist_cpu2_zi_lwd1_lr5e-3$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-weight-decay 1 --location-lr 1e-3 --lr 5e-3 --seed $seed
+  run mnist_cpu10_zi_lwd1_lr2e-3$s --env GlimpseMNIST-v0 --max-cpu-minutes 10 --location-weight-decay 1 --lr 2e-3 --location-lr 1e-3 --seed $seed
+done
+# a faster learning rate once the location network has its own (1e-3) and decays
+for seed in 0 1 2; do
+  s=$([ $seed = 0 ] || echo _s$seed)
+  run mnist_cpu2_zi_lwd1_lr2e-3$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-weight-decay 1 --lr 2e-3 --location-lr 1e-3 --seed $seed
+  run mnist_cpu2_zi_lwd1_lr3e-3$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-weight-decay 1 --lr 3e-3 --location-lr 1e-3 --seed $seed
+done
+run c60_cpu10_zi_std0.1_lstm_lwd1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --cell lstm --location-weight-decay 1
 run c60_cpu60_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 60 --std 0.1 --cell lstm

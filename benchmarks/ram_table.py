@@ -75,7 +75,13 @@ SEED_GROUPS = [
     ("MNIST, 2 CPU-min, zero init, tanh RNN core (`--cell rnn_tanh`)", ["mnist_cpu2_zi_tanh", "mnist_cpu2_zi_tanh_s1", "mnist_cpu2_zi_tanh_s2"]),
     ("MNIST, 2 CPU-min, zero init, `--location-weight-decay 1`", ["mnist_cpu2_zi_lwd1", "mnist_cpu2_zi_lwd1_s1", "mnist_cpu2_zi_lwd1_s2"]),
     ("same, `--location-weight-decay 10`", ["mnist_cpu2_zi_lwd10", "mnist_cpu2_zi_lwd10_s1", "mnist_cpu2_zi_lwd10_s2"]),
+    ("MNIST, 2 CPU-min, zero init, `--location-normalize`", ["mnist_cpu2_zi_lnorm", "mnist_cpu2_zi_lnorm_s1"]),
+    ("MNIST, 2 CPU-min, zero init, `--location-weight-decay 1 --location-lr 1e-3 --lr 2e-3`", ["mnist_cpu2_zi_lwd1_lr2e-3", "mnist_cpu2_zi_lwd1_lr2e-3_s1", "mnist_cpu2_zi_lwd1_lr2e-3_s2"]),
+    ("same, `--lr 3e-3`", ["mnist_cpu2_zi_lwd1_lr3e-3", "mnist_cpu2_zi_lwd1_lr3e-3_s1", "mnist_cpu2_zi_lwd1_lr3e-3_s2"]),
+    ("same, `--lr 5e-3`", ["mnist_cpu2_zi_lwd1_lr5e-3", "mnist_cpu2_zi_lwd1_lr5e-3_s1"]),
     ("MNIST, 10 CPU-min, zero init, `--location-weight-decay 1`", ["mnist_cpu10_zi_lwd1", "mnist_cpu10_zi_lwd1_s1"]),
+    ("same, `--location-weight-decay 3`", ["mnist_cpu10_zi_lwd3"]),
+    ("MNIST, 10 CPU-min, zero init, `--location-weight-decay 1 --location-lr 1e-3 --lr 2e-3`", ["mnist_cpu10_zi_lwd1_lr2e-3", "mnist_cpu10_zi_lwd1_lr2e-3_s1"]),
     ("MNIST, 2 CPU-min, zero init, `--early-ce-weight 0.3`", ["mnist_cpu2_zi_ece0.3", "mnist_cpu2_zi_ece0.3_s1"]),
     ("MNIST, 2 CPU-min, zero init, `--reward prob`", ["mnist_cpu2_zi_rprob", "mnist_cpu2_zi_rprob_s1", "mnist_cpu2_zi_rprob_s2"]),
     ("cluttered 60x60, 10 CPU-min, default init, std 0.05", ["c60_cpu10", "c60_cpu10_s1"]),
@@ -83,6 +89,7 @@ SEED_GROUPS = [
     ("same, `--std 0.1`, zero init", ["c60_cpu10_zi_std0.1", "c60_cpu10_zi_std0.1_s1"]),
     ("same, `--std 0.1`, zero init, `--rollouts-per-image 4`", ["c60_cpu10_zi_std0.1_k4", "c60_cpu10_zi_std0.1_k4_s1"]),
     ("same, `--std 0.1`, zero init, LSTM core", ["c60_cpu10_zi_std0.1_lstm", "c60_cpu10_zi_std0.1_lstm_s1"]),
+    ("same, `--std 0.1`, zero init, LSTM core, `--location-weight-decay 1`", ["c60_cpu10_zi_std0.1_lstm_lwd1"]),
 ]
 
 
