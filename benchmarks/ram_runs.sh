@@ -23,84 +23,93 @@ run() {  # name, then train_ram.py settings
     > "$RUNS/$name.eval" 2>&1
 }
 
+# Rows trained before the location network got its own learning rate (1e-3) and weight decay (1)
+# by default, and the rest of the model lr 2e-3, pin what they ran with; a row's own settings come
+# after the pins and win.
+before() {
+  local name=$1
+  shift
+  run "$name" --lr 1e-3 --location-lr 1e-3 --location-weight-decay 0 "$@"
+}
+
 # Rows up to the seed study ran before the location network was zero-initialised by default: they
 # pass --location-zero-init false to train as they did.
 # MNIST at the public reference's budgets; the variants are the 2-CPU-minute sweep (val selects)
-run mnist_cpu2 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-zero-init false
-run mnist_cpu2_b32 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --batch-size 32 --location-zero-init false
-run mnist_cpu2_b64 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --batch-size 64 --location-zero-init false
-run mnist_cpu2_b256 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --batch-size 256 --location-zero-init false
-run mnist_cpu2_lr3e-3 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --lr 3e-3 --location-zero-init false
-run mnist_cpu2_lstm --env GlimpseMNIST-v0 --max-cpu-minutes 2 --cell lstm --location-zero-init false
-run mnist_cpu2_gru --env GlimpseMNIST-v0 --max-cpu-minutes 2 --cell gru --location-zero-init false
-run mnist_cpu2_std0.1 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --std 0.1 --location-zero-init false
-run mnist_cpu2_std0.2 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --std 0.2 --location-zero-init false
-run mnist_cpu10 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --location-zero-init false
+before mnist_cpu2 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-zero-init false
+before mnist_cpu2_b32 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --batch-size 32 --location-zero-init false
+before mnist_cpu2_b64 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --batch-size 64 --location-zero-init false
+before mnist_cpu2_b256 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --batch-size 256 --location-zero-init false
+before mnist_cpu2_lr3e-3 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --lr 3e-3 --location-zero-init false --location-lr 3e-3
+before mnist_cpu2_lstm --env GlimpseMNIST-v0 --max-cpu-minutes 2 --cell lstm --location-zero-init false
+before mnist_cpu2_gru --env GlimpseMNIST-v0 --max-cpu-minutes 2 --cell gru --location-zero-init false
+before mnist_cpu2_std0.1 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --std 0.1 --location-zero-init false
+before mnist_cpu2_std0.2 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --std 0.2 --location-zero-init false
+before mnist_cpu10 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --location-zero-init false
 # the paper's tasks, as many epochs as this session's machine time allowed
-run translated --env GlimpseTranslatedMNIST-v0 --epochs 30 --location-zero-init false
-run c60_cpu10 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --location-zero-init false
-run c60_center --env GlimpseClutteredMNIST-v0 --epochs 60 --location-zero-init false
-run c60_randglimpse --env GlimpseClutteredMNIST-v0 --epochs 20 --random-glimpses --location-zero-init false
-run c100 --env GlimpseClutteredMNIST100-v0 --epochs 30 --location-zero-init false
+before translated --env GlimpseTranslatedMNIST-v0 --epochs 30 --location-zero-init false
+before c60_cpu10 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --location-zero-init false
+before c60_center --env GlimpseClutteredMNIST-v0 --epochs 60 --location-zero-init false
+before c60_randglimpse --env GlimpseClutteredMNIST-v0 --epochs 20 --random-glimpses --location-zero-init false
+before c100 --env GlimpseClutteredMNIST100-v0 --epochs 30 --location-zero-init false
 # does the location policy learn better with REINFORCE reaching the core, or with more exploration?
-run c60_cpu10_nodetach --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --detach-location false --location-zero-init false
-run c60_cpu10_std0.1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --location-zero-init false
-run c60_cpu10_s1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --seed 1 --location-zero-init false
-run c60_cpu10_std0.1_s1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --seed 1 --location-zero-init false
+before c60_cpu10_nodetach --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --detach-location false --location-zero-init false
+before c60_cpu10_std0.1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --location-zero-init false
+before c60_cpu10_s1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --seed 1 --location-zero-init false
+before c60_cpu10_std0.1_s1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --seed 1 --location-zero-init false
 # the seed study: border-parked glimpses, the zero-initialised location network, exploration, and
 # k rollouts per image with a leave-one-out baseline
-run mnist_cpu2_s1 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --seed 1 --location-zero-init false
-run mnist_cpu2_s2 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --seed 2 --location-zero-init false
-run mnist_cpu2_std0.2_s1 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --std 0.2 --seed 1 --location-zero-init false
-run mnist_cpu2_std0.2_s2 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --std 0.2 --seed 2 --location-zero-init false
-run mnist_cpu2_loclr1e-4 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-lr 1e-4 --location-zero-init false
-run mnist_cpu2_loclr1e-4_s1 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-lr 1e-4 --seed 1 --location-zero-init false
-run mnist_cpu2_lochid --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-hidden 128 --location-zero-init false
-run mnist_cpu2_gauss --env GlimpseMNIST-v0 --max-cpu-minutes 2 --log-prob gaussian --location-zero-init false
-run mnist_cpu2_kz --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-hidden 128 --log-prob gaussian --lr 3e-4 --lr-schedule constant --location-zero-init false
+before mnist_cpu2_s1 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --seed 1 --location-zero-init false
+before mnist_cpu2_s2 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --seed 2 --location-zero-init false
+before mnist_cpu2_std0.2_s1 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --std 0.2 --seed 1 --location-zero-init false
+before mnist_cpu2_std0.2_s2 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --std 0.2 --seed 2 --location-zero-init false
+before mnist_cpu2_loclr1e-4 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-lr 1e-4 --location-zero-init false
+before mnist_cpu2_loclr1e-4_s1 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-lr 1e-4 --seed 1 --location-zero-init false
+before mnist_cpu2_lochid --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-hidden 128 --location-zero-init false
+before mnist_cpu2_gauss --env GlimpseMNIST-v0 --max-cpu-minutes 2 --log-prob gaussian --location-zero-init false
+before mnist_cpu2_kz --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-hidden 128 --log-prob gaussian --lr 3e-4 --location-lr 3e-4 --lr-schedule constant --location-zero-init false
 for seed in 0 1 2; do
-  run mnist_cpu2_zi$([ $seed = 0 ] || echo _s$seed) --env GlimpseMNIST-v0 --max-cpu-minutes 2 --seed $seed
+  before mnist_cpu2_zi$([ $seed = 0 ] || echo _s$seed) --env GlimpseMNIST-v0 --max-cpu-minutes 2 --seed $seed
 done
 for seed in 0 1; do
   s=$([ $seed = 0 ] || echo _s$seed)
-  run mnist_cpu2_zi_std0.1$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --std 0.1 --seed $seed
-  run mnist_cpu2_zi_std0.2$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --std 0.2 --seed $seed
-  run mnist_cpu2_zi_k4$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --rollouts-per-image 4 --seed $seed
-  run mnist_cpu10_zi$s --env GlimpseMNIST-v0 --max-cpu-minutes 10 --seed $seed
-  run c60_cpu10_zi_std0.1$s --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --seed $seed
-  run c60_cpu10_zi_std0.1_k4$s --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --rollouts-per-image 4 --seed $seed
+  before mnist_cpu2_zi_std0.1$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --std 0.1 --seed $seed
+  before mnist_cpu2_zi_std0.2$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --std 0.2 --seed $seed
+  before mnist_cpu2_zi_k4$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --rollouts-per-image 4 --seed $seed
+  before mnist_cpu10_zi$s --env GlimpseMNIST-v0 --max-cpu-minutes 10 --seed $seed
+  before c60_cpu10_zi_std0.1$s --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --seed $seed
+  before c60_cpu10_zi_std0.1_k4$s --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --rollouts-per-image 4 --seed $seed
 done
-run mnist_cpu10_s1 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --seed 1 --location-zero-init false
+before mnist_cpu10_s1 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --seed 1 --location-zero-init false
 # LSTM cores (the best public re-implementations use them)
 for seed in 0 1 2; do
   s=$([ $seed = 0 ] || echo _s$seed)
-  run mnist_cpu10_zi_lstm$s --env GlimpseMNIST-v0 --max-cpu-minutes 10 --cell lstm --seed $seed
-  run mnist_cpu2_zi_lstm$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --cell lstm --seed $seed
+  before mnist_cpu10_zi_lstm$s --env GlimpseMNIST-v0 --max-cpu-minutes 10 --cell lstm --seed $seed
+  before mnist_cpu2_zi_lstm$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --cell lstm --seed $seed
 done
-run c60_cpu10_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --cell lstm
-run c60_cpu10_zi_std0.1_lstm_s1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --cell lstm --seed 1
-run c60_cpu30_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 30 --std 0.1 --cell lstm
-run c100_cpu20_zi_std0.1_lstm --env GlimpseClutteredMNIST100-v0 --max-cpu-minutes 20 --std 0.1 --cell lstm
-run translated_cpu12_zi_std0.1_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 12 --std 0.1 --cell lstm
+before c60_cpu10_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --cell lstm
+before c60_cpu10_zi_std0.1_lstm_s1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --cell lstm --seed 1
+before c60_cpu30_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 30 --std 0.1 --cell lstm
+before c100_cpu20_zi_std0.1_lstm --env GlimpseClutteredMNIST100-v0 --max-cpu-minutes 20 --std 0.1 --cell lstm
+before translated_cpu12_zi_std0.1_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 12 --std 0.1 --cell lstm
 # Why glimpses drift to the border (results/ram.md): a bounded RNN state, a decaying location
 # network, deep supervision, a graded reward; and a longer cluttered 60x60 row
 for seed in 0 1 2; do
   s=$([ $seed = 0 ] || echo _s$seed)
-  run mnist_cpu2_zi_tanh$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --cell rnn_tanh --seed $seed
-  run mnist_cpu2_zi_lwd1$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-weight-decay 1 --seed $seed
-  run mnist_cpu2_zi_lwd10$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-weight-decay 10 --seed $seed
-  run mnist_cpu2_zi_rprob$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --reward prob --seed $seed
+  before mnist_cpu2_zi_tanh$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --cell rnn_tanh --seed $seed
+  before mnist_cpu2_zi_lwd1$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-weight-decay 1 --seed $seed
+  before mnist_cpu2_zi_lwd10$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-weight-decay 10 --seed $seed
+  before mnist_cpu2_zi_rprob$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --reward prob --seed $seed
 done
 for seed in 0 1; do
   s=$([ $seed = 0 ] || echo _s$seed)
-  run mnist_cpu2_zi_ece0.3$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --early-ce-weight 0.3 --seed $seed
-  run mnist_cpu10_zi_lwd1$s --env GlimpseMNIST-v0 --max-cpu-minutes 10 --location-weight-decay 1 --seed $seed
+  before mnist_cpu2_zi_ece0.3$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --early-ce-weight 0.3 --seed $seed
+  before mnist_cpu10_zi_lwd1$s --env GlimpseMNIST-v0 --max-cpu-minutes 10 --location-weight-decay 1 --seed $seed
 done
-run mnist_cpu2_zi_ece1 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --early-ce-weight 1
-run mnist_cpu10_zi_lwd3 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --location-weight-decay 3
+before mnist_cpu2_zi_ece1 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --early-ce-weight 1
+before mnist_cpu10_zi_lwd3 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --location-weight-decay 3
 for seed in 0 1; do
   s=$([ $seed = 0 ] || echo _s$seed)
-  run mnist_cpu2_zi_lnorm$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-normalize --seed $seed
+  before mnist_cpu2_zi_lnorm$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-normalize --seed $seed
   run mnist_cpu2_zi_lwd1_lr5e-3$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-weight-decay 1 --location-lr 1e-3 --lr 5e-3 --seed $seed
   run mnist_cpu10_zi_lwd1_lr2e-3$s --env GlimpseMNIST-v0 --max-cpu-minutes 10 --location-weight-decay 1 --lr 2e-3 --location-lr 1e-3 --seed $seed
 done
@@ -110,5 +119,6 @@ for seed in 0 1 2; do
   run mnist_cpu2_zi_lwd1_lr2e-3$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-weight-decay 1 --lr 2e-3 --location-lr 1e-3 --seed $seed
   run mnist_cpu2_zi_lwd1_lr3e-3$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --location-weight-decay 1 --lr 3e-3 --location-lr 1e-3 --seed $seed
 done
-run c60_cpu10_zi_std0.1_lstm_lwd1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --cell lstm --location-weight-decay 1
-run c60_cpu60_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 60 --std 0.1 --cell lstm
+before c60_cpu10_zi_std0.1_lstm_lwd1 --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --std 0.1 --cell lstm --location-weight-decay 1
+before c60_cpu60_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 60 --std 0.1 --cell lstm
+run mnist_cpu30_zi_lwd1_lr2e-3 --env GlimpseMNIST-v0 --max-cpu-minutes 30 --location-weight-decay 1 --lr 2e-3 --location-lr 1e-3
