@@ -48,7 +48,7 @@ def main(argv=None) -> None:
     parser.add_argument("--images", type=int, default=500, help="validation images (default: 500)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    print("| run | core | location weight decay | `|W|` | `|h_t|`, t = 1 .. T |")
+    print("| run | core | location weight decay | norm of W | mean norm of h_t, t = 1 .. T |")
     print("|---|---|---|---|---|")
     for name in args.names:
         payload = load_checkpoint(args.runs / name / "last.pt", CHECKPOINT_KIND)
