@@ -27,7 +27,8 @@ class CoreNetwork(nn.Module):
 
     The paper's core is ``h_t = ReLU(Linear(h_{t-1}) + Linear(g_t))``, which is
     ``nn.RNNCell(nonlinearity="relu")``. ``rnn_tanh`` is the same cell with a bounded state, the
-    one change that separates "ReLU state grows" from "recurrence" as a cause of drifting glimpses.
+    one change that separates "ReLU state grows" from "recurrence" as a cause of drifting glimpses
+    (its glimpses drifted too, and it learned slower: results/ram.md).
 
     Args:
         input_size: ``I``.

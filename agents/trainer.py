@@ -102,7 +102,7 @@ class TrainConfig:
     std: float = 0.05
     """standard deviation of the location policy, in the [-1, 1] frame (0.05: 0.7 pixel on 28x28, 1.5 on 60x60; 0.1 is better on the 60x60 and 100x100 canvases, see results/ram.md)"""
     cell: Literal["rnn", "rnn_tanh", "lstm", "gru"] = "rnn"
-    """core network: rnn (ReLU, the paper's), rnn_tanh, lstm or gru (lstm beat rnn on the 60x60 and 100x100 canvases, not on MNIST: see results/ram.md)"""
+    """core network: rnn (ReLU, the paper's), rnn_tanh, lstm or gru (lstm beat rnn on the 60x60 and 100x100 canvases, not on MNIST; rnn_tanh lost on MNIST: see results/ram.md)"""
     hidden_size: int = 256
     """core network width"""
     glimpse_hidden: int = 128
@@ -120,7 +120,7 @@ class TrainConfig:
     location_zero_init: bool = True
     """start the location network's last layer at zero: every glimpse's mean starts at the centre (false: torch's default init)"""
     location_normalize: bool = False
-    """the location network reads h_t / |h_t|: every glimpse of an episode moves alike when its weights change"""
+    """the location network reads h_t / |h_t|: every glimpse of an episode moves alike when its weights change (no gain on MNIST: results/ram.md)"""
     location_lr: float | None = None
     """Adam learning rate of the location network (none: lr); it follows the same schedule"""
     location_weight_decay: float | None = 1.0
@@ -138,9 +138,9 @@ class TrainConfig:
     baseline_weight: float = 1.0
     """weight of the baseline's squared error"""
     reward: Literal["env", "prob"] = "env"
-    """R of the locations' REINFORCE term and the baseline: env (the environment's 0/1 reward, the paper's) or prob (the classifier's probability of the true class, hybrid only)"""
+    """R of the locations' REINFORCE term and the baseline: env (the environment's 0/1 reward, the paper's) or prob (the classifier's probability of the true class, hybrid only; no gain on MNIST: results/ram.md)"""
     early_ce_weight: float = 0.0
-    """weight of a cross-entropy on the class after each glimpse before the last (deep supervision, not in the paper; 0: off)"""
+    """weight of a cross-entropy on the class after each glimpse before the last (deep supervision, not in the paper; 0: off; on MNIST it parked more glimpses on the border: results/ram.md)"""
     train_subset: int | None = None
     """train on the first N images of the training split only"""
     val_subset: int | None = None
