@@ -5,6 +5,7 @@ Usage::
     python scripts/evaluate.py runs/ram/best.pt
     python scripts/evaluate.py runs/ram/best.pt --rollouts 10 --picture runs/ram/test_paths.png
     python scripts/evaluate.py runs/ram/best.pt --split val        # the split used for model selection
+    python scripts/evaluate.py runs/ram/best.pt --split train --subset 10000   # how far it fits its training images
 
 Reports the error of one rollout (locations sampled from the policy, seeded), of ``--rollouts``
 rollouts with their class probabilities averaged, and of the policy's mean path (no sampling),
@@ -39,7 +40,7 @@ class EvalArgs:
     rollouts: int = 10
     """rollouts averaged for the second figure"""
     split: str = "test"
-    """split to evaluate: test (default) or val"""
+    """split to evaluate: test (default), val, or train (to compare with val: overfitting)"""
     subset: int | None = None
     """evaluate on the first N images only"""
     batch_size: int = 1000
@@ -60,8 +61,8 @@ class EvalArgs:
     def __post_init__(self):
         if self.rollouts < 1:
             raise ValueError(f"rollouts must be >= 1, got {self.rollouts}")
-        if self.split not in ("test", "val"):
-            raise ValueError(f"split must be test or val, got {self.split!r}")
+        if self.split not in ("test", "val", "train"):
+            raise ValueError(f"split must be test, val or train, got {self.split!r}")
 
 
 def main(args: EvalArgs) -> dict:

@@ -193,5 +193,9 @@ def test_train_and_evaluate_scripts(tmp_path, data_dir):
     lines = result.stdout.strip().splitlines()
     assert lines[-1].startswith("test_error=") and 0 <= float(lines[-1].split("=")[1]) <= 100
     assert "2 rollouts averaged" in result.stdout and (out / "test_glimpse_paths.png").is_file()
+    result = run_script(str(REPO / "scripts" / "evaluate.py"), str(out / "best.pt"), "--split", "train", "--subset", "100",
+                        "--batch-size", "100", "--data-dir", str(data_dir), cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("train_error=")
     result = run_script(str(REPO / "scripts" / "train_ram.py"), "--std", "-1", cwd=tmp_path)
     assert result.returncode != 0 and "std must be a number > 0" in result.stderr
