@@ -59,7 +59,7 @@ def main(argv=None) -> None:
         envs.reset(seed=0)
         torch.manual_seed(0)
         norms = state_norms(model, envs, args.images)
-        decay = config.weight_decay if config.location_weight_decay is None else config.location_weight_decay
+        decay = config.location_optimizer()["weight_decay"]
         print(f"| {name} | {config.cell} | {decay:g} | {weights[-1].norm():.2f} | {' / '.join(f'{n:.1f}' for n in norms)} |")
 
 
