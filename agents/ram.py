@@ -198,15 +198,20 @@ class LocationNetwork(nn.Module):
 
 
 class ActionNetwork(nn.Module):
-    """Class logits ``Linear(h_t)``; the softmax is left to the loss."""
+    """Class logits ``Linear(dropout(h_t))``; the softmax is left to the loss.
 
-    def __init__(self, hidden_size: int, n_classes: int):
+    Dropout (off by default, not in the paper) acts in training mode only: it regularises the
+    classifier, which memorises MNIST's training images otherwise (results/ram.md).
+    """
+
+    def __init__(self, hidden_size: int, n_classes: int, dropout: float = 0.0):
         super().__init__()
+        self.dropout = nn.Dropout(dropout)
         self.classify = nn.Linear(hidden_size, n_classes)
 
     def forward(self, h_t: torch.Tensor) -> torch.Tensor:
         """``(B, D)`` -> ``(B, N)`` logits."""
-        return self.classify(h_t)
+        return self.classify(self.dropout(h_t))
 
 
 class BaselineNetwork(nn.Module):
@@ -240,6 +245,7 @@ class RAMConfig:
     log_prob: str = "clipped"
     location_zero_init: bool = True
     location_normalize: bool = False
+    dropout: float = 0.0
 
     def __post_init__(self):
         if self.log_prob not in LOG_PROBS:
@@ -252,6 +258,8 @@ class RAMConfig:
             raise ValueError(f"pixel_std must be > 0, got {self.pixel_std!r}")
         if self.n_classes < 2:
             raise ValueError(f"n_classes must be >= 2, got {self.n_classes!r}")
+        if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
+            raise ValueError(f"dropout (a probability of dropping a unit) must be in [0, 1), got {self.dropout!r}")
         for name in ("what_size", "where_size", "glimpse_out", "hidden_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -275,7 +283,7 @@ class RecurrentAttentionModel(nn.Module):
         self.core = CoreNetwork(config.glimpse_out, config.hidden_size, config.cell)
         self.location_net = LocationNetwork(config.hidden_size, config.std, config.location_hidden, config.log_prob,
                                             config.location_zero_init, config.location_normalize)  # fmt: skip
-        self.action_net = ActionNetwork(config.hidden_size, config.n_classes)
+        self.action_net = ActionNetwork(config.hidden_size, config.n_classes, config.dropout)
         self.baseline_net = BaselineNetwork(config.hidden_size)
 
     def initial_state(self, batch_size: int, device=None) -> State:

@@ -141,6 +141,10 @@ class TrainConfig:
     """R of the locations' REINFORCE term and the baseline: env (the environment's 0/1 reward, the paper's) or prob (the classifier's probability of the true class, hybrid only; no gain on MNIST: results/ram.md)"""
     early_ce_weight: float = 0.0
     """weight of a cross-entropy on the class after each glimpse before the last (deep supervision, not in the paper; 0: off; on MNIST it parked more glimpses on the border: results/ram.md)"""
+    dropout: float = 0.0
+    """dropout on h_t before the action network, in training only (not in the paper; 0: off): a regulariser against the classifier memorising MNIST's training images (results/ram.md)"""
+    train_shift: int = 0
+    """translate each training image by a random whole number of pixels up to this along each axis (augmentation, not in the paper; images without a canvas only; validation and test stay unshifted)"""
     train_subset: int | None = None
     """train on the first N images of the training split only"""
     val_subset: int | None = None
@@ -199,8 +203,10 @@ class TrainConfig:
         positive("grad_clip", self.grad_clip, float, allow_none=True)
         for name in ("weight_decay", "ce_weight", "reinforce_weight", "baseline_weight", "early_ce_weight"):
             positive(name, getattr(self, name), float, zero=True)
-        for name in ("warmup_steps", "checkpoint_every", "picture_every"):
+        for name in ("warmup_steps", "checkpoint_every", "picture_every", "train_shift"):
             positive(name, getattr(self, name), zero=True)
+        if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
+            raise ValueError(f"dropout must be a probability in [0, 1), got {self.dropout!r}")
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
         if self.lr_schedule not in ("cosine", "constant"):
@@ -233,10 +239,12 @@ class TrainConfig:
 
 
 def build_env(config: TrainConfig, split: str, num_envs: int, max_images: int | None = None):
-    """The native vector environment of ``config.env`` on ``split``, on the training device."""
+    """The native vector environment of ``config.env`` on ``split``, on the training device
+    (shifted by ``config.train_shift`` on the training split)."""
+    shift = {"max_shift": config.train_shift} if split == "train" and config.train_shift else {}
     return gym.make_vec(
         config.env, num_envs=num_envs, vectorization_mode="vector_entry_point", split=split,
-        max_images=max_images, device=config.device, **config.env_kwargs(),
+        max_images=max_images, device=config.device, **config.env_kwargs(), **shift,
     ).unwrapped  # fmt: skip
 
 
@@ -263,6 +271,7 @@ def build_model(config: TrainConfig, glimpse_shape, n_classes: int) -> Recurrent
         cell=config.cell, std=config.std, detach_location=config.detach_location, pixel_mean=config.pixel_mean,
         pixel_std=config.pixel_std, location_hidden=config.location_hidden, log_prob=config.log_prob,
         location_zero_init=config.location_zero_init, location_normalize=config.location_normalize,
+        dropout=config.dropout,
     )  # fmt: skip
     return RecurrentAttentionModel(ram).to(config.device)
 

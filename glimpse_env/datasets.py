@@ -11,9 +11,13 @@ Tasks (Mnih et al., 2014, section 4.1)
 
 Validation and test canvases are generated once from a fixed seed, so every run sees the same images;
 training canvases are drawn afresh each episode (``augment=True``) from the environment's own random
-generator, so a seed replays them. MNIST itself comes from :mod:`glimpse_env.mnist`.
+generator, so a seed replays them. ``max_shift`` adds a random translation of up to that many pixels
+along each axis (zero fill) to every augmented episode of images shown without a canvas (the paper
+has none; the RAM overfits 28x28 MNIST without it, see results/ram.md). MNIST itself comes from
+:mod:`glimpse_env.mnist`.
 
-A *layout* is one episode's recipe, a row of int64: ``[index, digit_row, digit_col]`` followed by
+A *layout* is one episode's recipe, a row of int64: ``[index, digit_row, digit_col]`` (``[index]`` for an
+image shown as it is; ``digit_row, digit_col`` in ``[0, 2 max_shift]`` for a shifted one) followed by
 ``[source, crop_row, crop_col, row, col]`` per clutter piece; :class:`ImageSource` draws layouts and
 renders batches of them without a Python loop over the batch.
 """
@@ -62,12 +66,17 @@ class ImageSource:
         canvas_size: side of the square canvas the image is pasted on; ``None`` keeps images as they are.
         n_clutter: clutter pieces per canvas (needs ``canvas_size``).
         clutter_size: side of each clutter piece.
-        augment: draw a fresh placement and clutter every episode; when False, ``fixed_seed`` fixes
-            one layout per image (generated once) and an episode only draws the image index.
+        augment: draw a fresh placement and clutter (and shift) every episode; when False, ``fixed_seed``
+            fixes one layout per image (generated once) and an episode only draws the image index.
         fixed_seed: seed of the fixed layouts.
+        max_shift: with ``augment``, translate each episode's image by a uniform whole number of
+            pixels in ``[-max_shift, max_shift]`` along each axis, filling with zeros. Only without
+            a canvas (on one the placement is random already); ignored without ``augment``, so
+            validation and test images stay as they are.
     """
 
-    def __init__(self, images, labels, canvas_size=None, n_clutter=0, clutter_size=8, augment=False, fixed_seed=0):
+    def __init__(self, images, labels, canvas_size=None, n_clutter=0, clutter_size=8, augment=False, fixed_seed=0,
+                 max_shift=0):  # fmt: skip
         self.base_images = images
         self.labels = labels
         N, C, H, W = images.shape
@@ -79,10 +88,16 @@ class ImageSource:
             raise ValueError(f"clutter_size={clutter_size} does not fit in {H}x{W} images on a {canvas_size} canvas")
         if n_clutter and N < 2:
             raise ValueError("clutter is cut from *other* images, so it needs at least 2 images")
+        if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or not 0 <= max_shift < min(H, W):
+            raise ValueError(f"max_shift must be a whole number of pixels in [0, {min(H, W) - 1}], got {max_shift!r}")
+        if max_shift and canvas_size is not None:
+            raise ValueError(f"max_shift={max_shift} needs images shown without a canvas: on a {canvas_size} canvas "
+                             "the placement is already random (leave max_shift at 0)")  # fmt: skip
         self.canvas_size = canvas_size
         self.n_clutter = n_clutter
         self.clutter_size = clutter_size
-        self.augment = augment and canvas_size is not None
+        self.augment = bool(augment) and (canvas_size is not None or max_shift > 0)
+        self.max_shift = int(max_shift) if self.augment else 0
         self.fixed_canvases = None
         self._device_copies: dict[torch.device, dict[str, torch.Tensor]] = {}
         if canvas_size is not None and not self.augment:
@@ -108,7 +123,7 @@ class ImageSource:
     def uniforms_per_episode(self, indexed: bool) -> int:
         """How many uniform numbers :meth:`layouts_from_uniforms` reads per episode."""
         per_episode_canvas = self.canvas_size is not None and self.fixed_canvases is None
-        return (0 if indexed else 1) + (2 + 5 * self.n_clutter if per_episode_canvas else 0)
+        return (0 if indexed else 1) + (2 + 5 * self.n_clutter if per_episode_canvas else 2 if self.max_shift else 0)
 
     def layouts_from_uniforms(self, uniforms: np.ndarray, indices: np.ndarray | None = None) -> np.ndarray:
         """``(B, L)`` layouts from ``(B, m)`` uniforms in ``[0, 1)`` (``m`` from :meth:`uniforms_per_episode`).
@@ -124,13 +139,17 @@ class ImageSource:
             indices = np.floor(uniforms[:, 0] * self.n_images).astype(np.int64)
             col = 1
         indices = np.asarray(indices, dtype=np.int64).reshape(B)
+
+        def integers(u, high):  # uniform integers in [0, high)
+            return np.floor(u * high).astype(np.int64)
+
+        if self.max_shift:
+            span = 2 * self.max_shift + 1
+            return np.stack([indices, integers(uniforms[:, col], span), integers(uniforms[:, col + 1], span)], 1)
         if self.canvas_size is None or self.fixed_canvases is not None:
             return indices[:, None]
         _, _, H, W = self.base_images.shape
         S, c, n = self.canvas_size, self.clutter_size, self.n_clutter
-
-        def integers(u, high):  # uniform integers in [0, high)
-            return np.floor(u * high).astype(np.int64)
 
         digit = np.stack([integers(uniforms[:, col], S - H + 1), integers(uniforms[:, col + 1], S - W + 1)], 1)
         parts = [indices[:, None], digit]
@@ -175,6 +194,15 @@ class ImageSource:
         data = self.tensors(device)
         layouts = torch.from_numpy(np.ascontiguousarray(layouts)).to(data["base"].device)
         indices = layouts[:, 0]
+        if self.max_shift:
+            # the window at (digit_row, digit_col) of the image padded by max_shift zeros on each side
+            k = self.max_shift
+            padded = torch.nn.functional.pad(data["base"][indices], (k, k, k, k))
+            B, C, H, W = padded.shape
+            arange = functools.partial(torch.arange, device=padded.device)
+            rows = (layouts[:, 1:2] + arange(H - 2 * k))[:, None, :, None]
+            cols = (layouts[:, 2:3] + arange(W - 2 * k))[:, None, None, :]
+            return padded[arange(B)[:, None, None, None], arange(C)[None, :, None, None], rows, cols]
         if self.canvas_size is None:
             return data["base"][indices]
         if self.fixed_canvases is not None:
@@ -243,13 +271,13 @@ def check_user_images(images, labels) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_source(split: str, data_dir: str, task: str, canvas_size, n_clutter, augment, max_images, download):
+def _cached_source(split: str, data_dir: str, task: str, canvas_size, n_clutter, augment, max_shift, max_images, download):
     images, labels = load_mnist(split, data_dir, download=download)
     if max_images is not None:
         images, labels = images[:max_images], labels[:max_images]
     # One fixed seed per task and split: every run evaluates the same validation and test canvases.
     seed = [20140624, SPLITS.index(split) if split in SPLITS else 3, canvas_size or 0, n_clutter]
-    return ImageSource(images[:, None], labels, canvas_size, n_clutter, augment=augment, fixed_seed=seed)
+    return ImageSource(images[:, None], labels, canvas_size, n_clutter, augment=augment, fixed_seed=seed, max_shift=max_shift)
 
 
 def make_source(
@@ -261,6 +289,7 @@ def make_source(
     canvas_size: int | None = None,
     n_clutter: int | None = None,
     augment: bool | None = None,
+    max_shift: int = 0,
     max_images: int | None = None,
     data_dir=None,
     download: bool = True,
@@ -268,7 +297,8 @@ def make_source(
     """The :class:`ImageSource` of a task's split, or of the user's ``images``/``labels``.
 
     ``canvas_size`` and ``n_clutter`` override the task's defaults; ``augment`` defaults to True on
-    the ``train`` split of translated and cluttered tasks, False elsewhere. ``max_images`` keeps the
+    the ``train`` split of translated and cluttered tasks, and of any task shifted by ``max_shift``
+    (see :class:`ImageSource`), False elsewhere. ``max_images`` keeps the
     first images of the split. Sources of MNIST splits are cached per process (their fixed canvases
     are generated once).
     """
@@ -278,7 +308,8 @@ def make_source(
             images, labels = images[:max_images], labels[:max_images]
         # A user's images are used as they are unless a canvas (and clutter) is asked for.
         clutter_size = min(TASKS["cluttered"].clutter_size, *images.shape[2:])
-        return ImageSource(images, labels, canvas_size, n_clutter or 0, clutter_size, bool(augment))
+        return ImageSource(images, labels, canvas_size, n_clutter or 0, clutter_size,
+                           bool(max_shift) if augment is None else bool(augment), max_shift=max_shift)  # fmt: skip
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)} (or give images= and labels=), got {task!r}")
     if split not in (*SPLITS, "train+val"):
@@ -287,7 +318,7 @@ def make_source(
     canvas = spec.canvas_size if canvas_size is None else canvas_size
     clutter = spec.n_clutter if n_clutter is None else n_clutter
     if augment is None:
-        augment = split in ("train", "train+val") and canvas is not None
+        augment = split in ("train", "train+val") and (canvas is not None or bool(max_shift))
     if max_images is not None and (isinstance(max_images, bool) or max_images < 1):
         raise ValueError(f"max_images must be a positive integer or None, got {max_images!r}")
-    return _cached_source(split, str(resolve_data_dir(data_dir)), task, canvas, clutter, bool(augment), max_images, download)
+    return _cached_source(split, str(resolve_data_dir(data_dir)), task, canvas, clutter, bool(augment), max_shift, max_images, download)

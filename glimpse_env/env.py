@@ -32,6 +32,7 @@ class GlimpseConfig:
         canvas_size: int | None = None,
         n_clutter: int | None = None,
         augment: bool | None = None,
+        max_shift: int = 0,
         max_images: int | None = None,
         n_classes: int | None = None,
         data_dir=None,
@@ -44,7 +45,7 @@ class GlimpseConfig:
             raise ValueError(f"start must be one of {START_MODES}, got {start!r}")
         self.source: ImageSource = make_source(
             task, split, images=images, labels=labels, canvas_size=canvas_size, n_clutter=n_clutter,
-            augment=augment, max_images=max_images, data_dir=data_dir, download=download,
+            augment=augment, max_shift=max_shift, max_images=max_images, data_dir=data_dir, download=download,
         )  # fmt: skip
         max_label = int(self.source.labels.max())
         if n_classes is None:
@@ -175,7 +176,9 @@ class GlimpseEnv(gym.Env):
     - ``split``: ``"train"`` (54,000), ``"val"`` (6,000), ``"test"`` (10,000) or ``"train+val"``.
     - ``glimpse_size``, ``n_scales``, ``scale_factor``, ``n_glimpses``: the sensor and episode length.
     - ``start``: ``"center"`` or ``"random"``; ``augment``: new placement/clutter every episode
-      (default on the training split of translated/cluttered tasks); ``max_images``: keep the first
+      (default on the training split of translated/cluttered tasks); ``max_shift``: on images shown
+      without a canvas, translate each training episode's image by up to that many pixels along each
+      axis (data augmentation; default 0); ``max_images``: keep the first
       N images; ``n_classes``: size of the label space (default 10, or max label + 1 for your data);
       ``data_dir``, ``download``: where MNIST is (see :mod:`glimpse_env.datasets`).
     - ``render_mode``: ``None`` or ``"rgb_array"`` (the image, the nested glimpse squares and the path).

@@ -153,6 +153,34 @@ def test_clutter_is_added_then_clipped_and_comes_from_other_digits():
         np.testing.assert_array_equal(canvases[b, 0], np.minimum(canvas, 255))
 
 
+def test_shift_translates_training_images_with_zero_fill():
+    images, labels = _digits()
+    source = ImageSource(images, labels, augment=True, max_shift=3)
+    layouts = source.draw_layouts(np.random.default_rng(2), np.arange(30))
+    assert layouts.shape == (30, 3) and layouts[:, 1:].min() >= 0 and layouts[:, 1:].max() <= 6
+    assert len({tuple(row) for row in layouts[:, 1:]}) > 15  # the shifts actually vary
+    shifted = source.render(layouts)
+    assert shifted.shape == images.shape and shifted.dtype == np.uint8
+    for b in range(30):  # rebuild by hand: pixel (r, c) shows the image's (r + row - 3, c + col - 3)
+        padded = np.pad(images[b, 0], 3)
+        r, c = layouts[b, 1:]
+        np.testing.assert_array_equal(shifted[b, 0], padded[r : r + 28, c : c + 28])
+    # a shift never moves this digit's ink (rows 6..21, cols 8..19) off the image: nothing is lost
+    np.testing.assert_array_equal(shifted.reshape(30, -1).sum(1), images.reshape(30, -1).sum(1, dtype=np.int64))
+
+
+def test_shift_is_for_training_images_without_a_canvas(data_dir):
+    images, labels = _digits()
+    assert ImageSource(images, labels, augment=False, max_shift=3).max_shift == 0  # val/test stay as they are
+    with pytest.raises(ValueError, match="max_shift must be a whole number of pixels in \\[0, 27\\], got 28"):
+        ImageSource(images, labels, augment=True, max_shift=28)
+    with pytest.raises(ValueError, match="max_shift=2 needs images shown without a canvas"):
+        ImageSource(images, labels, canvas_size=60, augment=True, max_shift=2)
+    train = make_source("mnist", "train", max_shift=2, data_dir=data_dir, max_images=100)
+    val = make_source("mnist", "val", max_shift=2, data_dir=data_dir, max_images=100)
+    assert (train.augment, train.max_shift, val.augment, val.max_shift) == (True, 2, False, 0)
+
+
 def test_fixed_canvases_are_the_same_every_time():
     images, labels = _digits()
     a = ImageSource(images, labels, canvas_size=60, n_clutter=4, augment=False, fixed_seed=[7, 1])

@@ -254,11 +254,23 @@ def test_evaluation_counts_glimpses_parked_on_the_border(toy_images):
 @pytest.mark.parametrize(
     "kwargs,message",
     [(dict(std=-0.1), "std"), (dict(std=0.0), "std"), (dict(n_classes=1), "n_classes"), (dict(hidden_size=0), "hidden_size"),
-     (dict(log_prob="beta"), "log_prob must be one of"), (dict(location_hidden=-1), "location_hidden must be")],
+     (dict(log_prob="beta"), "log_prob must be one of"), (dict(location_hidden=-1), "location_hidden must be"),
+     (dict(dropout=1.0), "dropout .* must be in \\[0, 1\\), got 1.0")],
 )
 def test_bad_model_config(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RAMConfig(glimpse_shape=(1, 8, 8), **kwargs)
+
+
+def test_dropout_acts_on_the_classifier_in_training_only():
+    model = RecurrentAttentionModel(RAMConfig(glimpse_shape=(1, 8, 8), dropout=0.5))
+    h = torch.ones(64, model.config.hidden_size)
+    model.eval()
+    np.testing.assert_array_equal(model.classify(h).detach(), model.action_net.classify(h).detach())
+    model.train()
+    logits = model.classify(h)
+    assert not torch.allclose(logits, model.action_net.classify(h))
+    assert not torch.allclose(logits[0], logits[1])  # each episode drops its own units
 
 
 def test_log_prob_is_finite_far_in_the_tail():

@@ -88,6 +88,15 @@ def test_episodes_of_one_image_share_its_canvas(data_dir):
         assert not np.array_equal(glimpses[0], glimpses[3])
 
 
+def test_train_shift_augments_the_training_split_only(data_dir):
+    from agents.trainer import build_env
+
+    config = TrainConfig(data_dir=str(data_dir), train_shift=2)
+    assert build_env(config, "train", 4, max_images=64).config.source.max_shift == 2
+    for split in ("val", "test"):
+        assert build_env(config, split, 4, max_images=64).config.source.max_shift == 0
+
+
 def test_several_rollouts_per_image(tmp_path, data_dir):
     summary = train(small_config(tmp_path, data_dir, epochs=1, rollouts_per_image=4))
     assert summary["global_step"] == 512 // (64 // 4)  # an epoch shows every image, k times
@@ -126,6 +135,8 @@ def test_random_glimpse_control_is_validated_with_random_glimpses(tmp_path, data
         (dict(early_ce_weight=0.5, hybrid=False), "pure RL"),
         (dict(reward="prob", hybrid=False), "needs reward=env"),
         (dict(reward="bonus"), "reward must be one of"),
+        (dict(dropout=-0.1), "dropout must be a probability in \\[0, 1\\), got -0.1"),
+        (dict(train_shift=1.5), "train_shift must be an integer >= 0"),
     ],
 )
 def test_bad_config_is_explained(kwargs, message):
