@@ -55,12 +55,12 @@ def test_an_older_checkpoint_keeps_the_settings_it_trained_with(tmp_path, data_d
 
     train(small_config(tmp_path, data_dir, max_steps=2))
     payload = load_checkpoint(tmp_path / "run" / "last.pt", "ram")
-    assert saved_config(payload).location_zero_init is True
+    assert saved_config(payload).location_zero_init is True and saved_config(payload).train_shift == 2
     for key in ABSENT_MEANS:  # written before these settings existed
         del payload["config"][key]
     payload["config"]["a_setting_since_removed"] = 3
     old = saved_config(payload)
-    assert old.location_zero_init is False and old.location_weight_decay is None
+    assert old.location_zero_init is False and old.location_weight_decay is None and old.train_shift == 0
 
 
 def test_location_network_has_its_own_learning_rate_and_decay(tmp_path, data_dir):
@@ -88,10 +88,17 @@ def test_episodes_of_one_image_share_its_canvas(data_dir):
         assert not np.array_equal(glimpses[0], glimpses[3])
 
 
+def test_train_shift_defaults_to_two_pixels_on_images_without_a_canvas():
+    assert TrainConfig(env="GlimpseMNIST-v0").train_shift == 2
+    for env in ("GlimpseTranslatedMNIST-v0", "GlimpseClutteredMNIST-v0", "GlimpseClutteredMNIST100-v0"):
+        assert TrainConfig(env=env).train_shift == 0
+    assert TrainConfig(env="GlimpseMNIST-v0", train_shift=0).train_shift == 0
+
+
 def test_train_shift_augments_the_training_split_only(data_dir):
     from agents.trainer import build_env
 
-    config = TrainConfig(data_dir=str(data_dir), train_shift=2)
+    config = TrainConfig(data_dir=str(data_dir))
     assert build_env(config, "train", 4, max_images=64).config.source.max_shift == 2
     for split in ("val", "test"):
         assert build_env(config, split, 4, max_images=64).config.source.max_shift == 0
