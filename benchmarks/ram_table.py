@@ -2,6 +2,7 @@
 
     python benchmarks/ram_table.py [runs/ram_results] [--plot results/figures/ram_curves.png]
     python benchmarks/ram_table.py [runs/ram_results] --seeds     # the seed study
+    python benchmarks/ram_table.py [runs/ram_results] --overfit   # training against validation error
 
 Reads each run's test evaluation (``<name>.json`` from ``scripts/evaluate.py --json-out``) and its
 checkpoints (settings, epochs, wall and CPU time); prints Markdown and, with ``--plot``, draws each
@@ -23,9 +24,9 @@ from agents.tracking import cpu_name
 # name, task label, the paper's test error (%, Mnih et al. 2014, Table 1), best public (%)
 ROWS = [
     # the task rows (with the paper's number): this project's best settings per task
-    ("mnist_cpu2_zi_lwd1", "MNIST 28x28, 6 glimpses 8x8, **2 CPU-min**, defaults", "1.12", "3.89 at 2 CPU-min"),
-    ("mnist_cpu10_zi_lwd1", "MNIST 28x28, 6 glimpses 8x8, **10 CPU-min**, defaults", "1.12", "2.35 at 10 CPU-min"),
-    ("mnist_cpu30_zi_lwd1", "MNIST 28x28, 6 glimpses 8x8, **100 epochs** (30 CPU-min budget), defaults", "1.12", "0.85"),
+    ("mnist_cpu2_zi_lwd1_shift2", "MNIST 28x28, 6 glimpses 8x8, **2 CPU-min**, defaults", "1.12", "3.89 at 2 CPU-min"),
+    ("mnist_cpu10_zi_lwd1_shift2", "MNIST 28x28, 6 glimpses 8x8, **10 CPU-min**, defaults", "1.12", "2.35 at 10 CPU-min"),
+    ("mnist_cpu30_zi_lwd1_shift2", "MNIST 28x28, 6 glimpses 8x8, **30 CPU-min**, defaults", "1.12", "0.85"),
     ("translated_cpu12_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, LSTM, std 0.1", "1.22", ""),
     ("c60_cpu10_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **10 CPU-min**, LSTM, std 0.1", "4.04", ""),
     ("c60_cpu30_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1", "4.04", "2.63"),
@@ -33,6 +34,14 @@ ROWS = [
     ("c60_randglimpse", "cluttered 60x60, **random glimpses** (RNN, earlier init)", "14.4", ""),
     ("c100_cpu20_zi_std0.1_lstm", "cluttered 100x100, 8 glimpses 12x12 x4, LSTM, std 0.1", "8.11", "5.9"),
     # variants and earlier settings (torch's default init of the location network unless "zero init")
+    ("mnist_cpu2_zi_lwd1", "MNIST, 2 CPU-min, no shift of the training images (the previous defaults)", "", ""),
+    ("mnist_cpu10_zi_lwd1", "MNIST, 10 CPU-min, no shift (the previous defaults)", "", ""),
+    ("mnist_cpu30_zi_lwd1", "MNIST, 100 epochs (30 CPU-min budget), no shift (the previous defaults)", "", ""),
+    ("mnist_cpu10_zi_lwd1_std0.1", "MNIST, 10 CPU-min, no shift, std 0.1", "", ""),
+    ("mnist_cpu10_zi_lwd1_wd0.1", "MNIST, 10 CPU-min, no shift, AdamW weight decay 0.1 on the whole model", "", ""),
+    ("mnist_cpu10_zi_lwd1_shift2_std0.1", "MNIST, 10 CPU-min, std 0.1", "", ""),
+    ("mnist_cpu10_zi_lwd1_shift2_do0.3", "MNIST, 10 CPU-min, dropout 0.3 before the action network", "", ""),
+    ("mnist_cpu10_zi_lwd1_shift3", "MNIST, 10 CPU-min, shift up to 3 pixels", "", ""),
     ("mnist_cpu2", "MNIST, 2 CPU-min, default init (the earlier default)", "", ""),
     ("mnist_cpu2_b32", "same, batch 32", "", ""),
     ("mnist_cpu2_b64", "same, batch 64", "", ""),
@@ -79,13 +88,15 @@ SEED_GROUPS = [
     ("MNIST, 10 CPU-min, zero init, LSTM core", ["mnist_cpu10_zi_lstm", "mnist_cpu10_zi_lstm_s1", "mnist_cpu10_zi_lstm_s2"]),
     ("MNIST, 2 CPU-min, zero init, LSTM core", ["mnist_cpu2_zi_lstm", "mnist_cpu2_zi_lstm_s1", "mnist_cpu2_zi_lstm_s2"]),
     ("MNIST, 2 CPU-min, zero init, tanh RNN core (`--cell rnn_tanh`)", ["mnist_cpu2_zi_tanh", "mnist_cpu2_zi_tanh_s1", "mnist_cpu2_zi_tanh_s2"]),
-    ("MNIST, 2 CPU-min, zero init, `--location-weight-decay 1` (the default now)", ["mnist_cpu2_zi_lwd1", "mnist_cpu2_zi_lwd1_s1", "mnist_cpu2_zi_lwd1_s2"]),
+    ("MNIST, 2 CPU-min, zero init, `--location-weight-decay 1`, no shift (the previous defaults)", ["mnist_cpu2_zi_lwd1", "mnist_cpu2_zi_lwd1_s1", "mnist_cpu2_zi_lwd1_s2"]),
     ("same, `--location-weight-decay 10`", ["mnist_cpu2_zi_lwd10", "mnist_cpu2_zi_lwd10_s1", "mnist_cpu2_zi_lwd10_s2"]),
     ("MNIST, 2 CPU-min, zero init, `--location-normalize`", ["mnist_cpu2_zi_lnorm", "mnist_cpu2_zi_lnorm_s1"]),
     ("MNIST, 2 CPU-min, zero init, `--location-weight-decay 1 --location-lr 1e-3 --lr 2e-3`", ["mnist_cpu2_zi_lwd1_lr2e-3", "mnist_cpu2_zi_lwd1_lr2e-3_s1", "mnist_cpu2_zi_lwd1_lr2e-3_s2"]),
     ("same, `--lr 3e-3`", ["mnist_cpu2_zi_lwd1_lr3e-3", "mnist_cpu2_zi_lwd1_lr3e-3_s1", "mnist_cpu2_zi_lwd1_lr3e-3_s2"]),
     ("same, `--lr 5e-3`", ["mnist_cpu2_zi_lwd1_lr5e-3", "mnist_cpu2_zi_lwd1_lr5e-3_s1"]),
-    ("MNIST, 10 CPU-min, zero init, `--location-weight-decay 1` (the default now)", ["mnist_cpu10_zi_lwd1", "mnist_cpu10_zi_lwd1_s1"]),
+    ("MNIST, 10 CPU-min, zero init, `--location-weight-decay 1`, no shift (the previous defaults)", ["mnist_cpu10_zi_lwd1", "mnist_cpu10_zi_lwd1_s1"]),
+    ("MNIST, 10 CPU-min, `--train-shift 2` (the defaults now)", ["mnist_cpu10_zi_lwd1_shift2", "mnist_cpu10_zi_lwd1_shift2_s1", "mnist_cpu10_zi_lwd1_shift2_s2"]),
+    ("MNIST, 2 CPU-min, `--train-shift 2` (the defaults now)", ["mnist_cpu2_zi_lwd1_shift2", "mnist_cpu2_zi_lwd1_shift2_s1", "mnist_cpu2_zi_lwd1_shift2_s2"]),
     ("same, `--location-weight-decay 3`", ["mnist_cpu10_zi_lwd3"]),
     ("MNIST, 10 CPU-min, zero init, `--location-weight-decay 1 --location-lr 1e-3 --lr 2e-3`", ["mnist_cpu10_zi_lwd1_lr2e-3", "mnist_cpu10_zi_lwd1_lr2e-3_s1"]),
     ("MNIST, 2 CPU-min, zero init, `--early-ce-weight 0.3`", ["mnist_cpu2_zi_ece0.3", "mnist_cpu2_zi_ece0.3_s1"]),
@@ -99,10 +110,36 @@ SEED_GROUPS = [
 ]
 
 
-def _result(runs: Path, name: str) -> dict | None:
-    """The test evaluation ``<name>.json`` of a run, or None when it was not run."""
-    path = runs / f"{name}.json"
+# MNIST runs scored on their training images too (``<name>.train.json``): is the gap overfitting?
+OVERFIT_RUNS = [
+    ("mnist_cpu10_zi_lwd1", "10 CPU-min, no shift (the previous defaults), seed 0"),
+    ("mnist_cpu10_zi_lwd1_s1", "same, seed 1"),
+    ("mnist_cpu30_zi_lwd1", "100 epochs (30 CPU-min budget), no shift"),
+    ("mnist_cpu10_zi_lwd1_wd0.1", "10 CPU-min, no shift, AdamW weight decay 0.1 on the whole model"),
+    ("mnist_cpu10_zi_lwd1_std0.1", "10 CPU-min, no shift, std 0.1"),
+    ("mnist_cpu10_zi_lwd1_shift2", "10 CPU-min, `--train-shift 2` (the defaults now), seed 0"),
+    ("mnist_cpu10_zi_lwd1_shift2_s1", "same, seed 1"),
+    ("mnist_cpu30_zi_lwd1_shift2", "30 CPU-min, `--train-shift 2`"),
+]
+
+
+def _result(runs: Path, name: str, split: str = "") -> dict | None:
+    """The evaluation ``<name>.json`` (test) or ``<name>.<split>.json`` of a run, or None when missing."""
+    path = runs / f"{name}{'.' + split if split else ''}.json"
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def overfit_table(runs: Path) -> None:
+    """Training error (10,000 training images, unshifted), the validation error that selected the
+    checkpoint, and the test error, all with one rollout."""
+    print("| MNIST run | training error | val error | test error |")
+    print("|---|---|---|---|")
+    for name, label in OVERFIT_RUNS:
+        test, train = _result(runs, name), _result(runs, name, "train")
+        if test is None or train is None:
+            continue
+        best = load_checkpoint(Path(test["checkpoint"]), "ram")["state"]
+        print(f"| {label} | {train['error_one_rollout']:.2f} | {best['best_val_error']:.2f} | {test['error_one_rollout']:.2f} |")
 
 
 def seed_table(runs: Path) -> None:
@@ -153,9 +190,12 @@ def collect(runs: Path) -> list[tuple[str, str, str, str, dict, dict, dict]]:
     return found
 
 
-def main(runs: Path, plot: Path | None = None, short: bool = False, seeds: bool = False) -> None:
+def main(runs: Path, plot: Path | None = None, short: bool = False, seeds: bool = False, overfit: bool = False) -> None:
     if seeds:
         seed_table(runs)
+        return
+    if overfit:
+        overfit_table(runs)
         return
     rows = collect(runs)
     if short:  # the task rows only, fewer columns: the README's table
@@ -186,5 +226,6 @@ if __name__ == "__main__":
     parser.add_argument("--plot", type=Path, help="PNG of the validation curves")
     parser.add_argument("--short", action="store_true", help="the task rows only, for the README")
     parser.add_argument("--seeds", action="store_true", help="the seed study: settings run on several seeds")
+    parser.add_argument("--overfit", action="store_true", help="MNIST runs' training, validation and test error")
     args = parser.parse_args()
-    main(args.runs, args.plot, args.short, args.seeds)
+    main(args.runs, args.plot, args.short, args.seeds, args.overfit)
