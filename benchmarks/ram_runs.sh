@@ -140,6 +140,9 @@ for seed in 0 1 2; do
   run mnist_cpu2_zi_lwd1_shift2$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --train-shift 2 --seed $seed
 done
 run mnist_cpu30_zi_lwd1_shift2 --env GlimpseMNIST-v0 --max-cpu-minutes 30 --epochs 300 --train-shift 2
-run mnist_cpu10_zi_lwd1_shift2_std0.1 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --train-shift 2 --std 0.1
-run mnist_cpu10_zi_lwd1_shift2_do0.3 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --train-shift 2 --dropout 0.3
-run mnist_cpu10_zi_lwd1_shift3 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --train-shift 3
+run mnist_cpu60_zi_lwd1_shift2 --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 600 --train-shift 2
+for seed in 0 1 2; do
+  s=$([ $seed = 0 ] || echo _s$seed)
+  run mnist_cpu2_zi_lwd1_shift2_lr2e-3$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --train-shift 2 --lr 2e-3 --location-lr 1e-3 --seed $seed
+done
+run mnist_cpu10_zi_lwd1_shift2_lr2e-3 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --train-shift 2 --lr 2e-3 --location-lr 1e-3
