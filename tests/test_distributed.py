@@ -63,9 +63,10 @@ def _ddp_worker(rank: int, world: int, port: int, config: TrainConfig, out: str)
 
 
 def test_ddp_step_equals_single_process_on_the_union(tmp_path, data_dir):
-    # a centred first glimpse: random ones are drawn by each rank's environments, so the shards'
-    # episodes would start elsewhere than the same episodes in one process
-    config = TrainConfig(env="GlimpseMNIST-v0", data_dir=str(data_dir), start="center", hidden_size=32, glimpse_hidden=16, glimpse_out=32)
+    # a centred first glimpse and unshifted images: random starts and shifts are drawn by each rank's
+    # environments, so the shards' episodes would differ from the same episodes in one process
+    config = TrainConfig(env="GlimpseMNIST-v0", data_dir=str(data_dir), start="center", train_shift=0, hidden_size=32,
+                         glimpse_hidden=16, glimpse_out=32)  # fmt: skip
     out = str(tmp_path / "ddp.pt")
     mp.spawn(_ddp_worker, args=(2, free_port(), config, out), nprocs=2, join=True)
     ddp = torch.load(out, weights_only=True)
