@@ -146,3 +146,4 @@ for seed in 0 1 2; do
   run mnist_cpu2_zi_lwd1_shift2_lr2e-3$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --train-shift 2 --lr 2e-3 --location-lr 1e-3 --seed $seed
 done
 run mnist_cpu10_zi_lwd1_shift2_lr2e-3 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --train-shift 2 --lr 2e-3 --location-lr 1e-3
+run mnist_cpu10_zi_lwd1_shift2_lstm --env GlimpseMNIST-v0 --max-cpu-minutes 10 --train-shift 2 --cell lstm

@@ -34,7 +34,7 @@ ROWS = [
     ("c60_cpu60_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1", "4.04", "2.63"),
     ("c60_randglimpse", "cluttered 60x60, **random glimpses** (RNN, earlier init)", "14.4", ""),
     ("c100_cpu20_zi_std0.1_lstm", "cluttered 100x100, 8 glimpses 12x12 x4, **20 CPU-min**, LSTM, std 0.1", "8.11", "5.9"),
-    ("c100_cpu110_zi_std0.1_lstm", "cluttered 100x100, 8 glimpses 12x12 x4, **110 CPU-min**, LSTM, std 0.1", "8.11", "5.9"),
+    ("c100_cpu110_zi_std0.1_lstm", "cluttered 100x100, 8 glimpses 12x12 x4, **100 epochs** (110 CPU-min budget), LSTM, std 0.1", "8.11", "5.9"),
     # variants and earlier settings (torch's default init of the location network unless "zero init")
     ("mnist_cpu2_zi_lwd1", "MNIST, 2 CPU-min, no shift of the training images (the previous defaults)", "", ""),
     ("mnist_cpu10_zi_lwd1", "MNIST, 10 CPU-min, no shift (the previous defaults)", "", ""),
@@ -42,6 +42,7 @@ ROWS = [
     ("mnist_cpu10_zi_lwd1_std0.1", "MNIST, 10 CPU-min, no shift, std 0.1", "", ""),
     ("mnist_cpu10_zi_lwd1_wd0.1", "MNIST, 10 CPU-min, no shift, AdamW weight decay 0.1 on the whole model", "", ""),
     ("mnist_cpu10_zi_lwd1_shift2_lr2e-3", "MNIST, 10 CPU-min, `--lr 2e-3 --location-lr 1e-3`", "", ""),
+    ("mnist_cpu10_zi_lwd1_shift2_lstm", "MNIST, 10 CPU-min, LSTM core", "", ""),
     ("mnist_cpu2", "MNIST, 2 CPU-min, default init (the earlier default)", "", ""),
     ("mnist_cpu2_b32", "same, batch 32", "", ""),
     ("mnist_cpu2_b64", "same, batch 64", "", ""),
