@@ -201,7 +201,8 @@ class ActionNetwork(nn.Module):
     """Class logits ``Linear(dropout(h_t))``; the softmax is left to the loss.
 
     Dropout (off by default, not in the paper) acts in training mode only, on the classifier's
-    input; on MNIST a shift of the training images is what stopped the memorising (results/ram.md).
+    input; on MNIST a shift of the training images is what stopped the memorising, and dropout on
+    top of it did harm (results/ram.md).
     """
 
     def __init__(self, hidden_size: int, n_classes: int, dropout: float = 0.0):

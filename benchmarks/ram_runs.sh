@@ -147,3 +147,5 @@ for seed in 0 1 2; do
 done
 run mnist_cpu10_zi_lwd1_shift2_lr2e-3 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --train-shift 2 --lr 2e-3 --location-lr 1e-3
 run mnist_cpu10_zi_lwd1_shift2_lstm --env GlimpseMNIST-v0 --max-cpu-minutes 10 --train-shift 2 --cell lstm
+run mnist_cpu10_zi_lwd1_shift2_do0.3 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --train-shift 2 --dropout 0.3
+run mnist_cpu10_zi_lwd1_shift3 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --train-shift 3

@@ -43,6 +43,8 @@ ROWS = [
     ("mnist_cpu10_zi_lwd1_wd0.1", "MNIST, 10 CPU-min, no shift, AdamW weight decay 0.1 on the whole model", "", ""),
     ("mnist_cpu10_zi_lwd1_shift2_lr2e-3", "MNIST, 10 CPU-min, `--lr 2e-3 --location-lr 1e-3`", "", ""),
     ("mnist_cpu10_zi_lwd1_shift2_lstm", "MNIST, 10 CPU-min, LSTM core", "", ""),
+    ("mnist_cpu10_zi_lwd1_shift2_do0.3", "MNIST, 10 CPU-min, dropout 0.3 before the action network", "", ""),
+    ("mnist_cpu10_zi_lwd1_shift3", "MNIST, 10 CPU-min, shift up to 3 pixels", "", ""),
     ("mnist_cpu2", "MNIST, 2 CPU-min, default init (the earlier default)", "", ""),
     ("mnist_cpu2_b32", "same, batch 32", "", ""),
     ("mnist_cpu2_b64", "same, batch 64", "", ""),
