@@ -51,7 +51,7 @@ from agents.distributed import Distributed
 from agents.distributed import setup as setup_distributed
 from agents.reinforce import REWARDS, EpisodeLoss, LossWeights, evaluate
 from agents.tracking import WANDB_MODES, init_wandb, rgb_to_wandb
-from glimpse_env.datasets import TASKS
+from glimpse_env.datasets import TASKS, task_canvas
 from glimpse_env.render import image_grid
 
 logger = logging.getLogger(__name__)
@@ -253,10 +253,9 @@ class TrainConfig:
 def has_canvas(env_id: str) -> bool:
     """Whether a registered glimpse environment pastes its images on a (bigger) canvas."""
     kwargs = gym.registry[env_id].kwargs
-    if kwargs.get("canvas_size") is not None:
-        return True
-    task = kwargs.get("task", "mnist")
-    return kwargs.get("images") is None and task in TASKS and TASKS[task].canvas_size is not None
+    if kwargs.get("images") is not None or kwargs.get("task", "mnist") not in TASKS:  # a user's images
+        return kwargs.get("canvas_size") is not None
+    return task_canvas(kwargs.get("task", "mnist"), kwargs.get("canvas_size")) is not None
 
 
 def build_env(config: TrainConfig, split: str, num_envs: int, max_images: int | None = None):

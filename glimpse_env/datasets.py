@@ -122,8 +122,13 @@ class ImageSource:
 
     def uniforms_per_episode(self, indexed: bool) -> int:
         """How many uniform numbers :meth:`layouts_from_uniforms` reads per episode."""
-        per_episode_canvas = self.canvas_size is not None and self.fixed_canvases is None
-        return (0 if indexed else 1) + (2 + 5 * self.n_clutter if per_episode_canvas else 2 if self.max_shift else 0)
+        if self.max_shift:  # the shift's row and column
+            per_episode = 2
+        elif self.canvas_size is not None and self.fixed_canvases is None:  # placement and clutter
+            per_episode = 2 + 5 * self.n_clutter
+        else:
+            per_episode = 0
+        return (0 if indexed else 1) + per_episode
 
     def layouts_from_uniforms(self, uniforms: np.ndarray, indices: np.ndarray | None = None) -> np.ndarray:
         """``(B, L)`` layouts from ``(B, m)`` uniforms in ``[0, 1)`` (``m`` from :meth:`uniforms_per_episode`).
@@ -280,6 +285,11 @@ def _cached_source(split: str, data_dir: str, task: str, canvas_size, n_clutter,
     return ImageSource(images[:, None], labels, canvas_size, n_clutter, augment=augment, fixed_seed=seed, max_shift=max_shift)
 
 
+def task_canvas(task: str, canvas_size: int | None = None) -> int | None:
+    """The canvas side of one of the paper's tasks: ``canvas_size`` if given, else the task's (None: no canvas)."""
+    return TASKS[task].canvas_size if canvas_size is None else canvas_size
+
+
 def make_source(
     task: str = "mnist",
     split: str = "train",
@@ -314,9 +324,8 @@ def make_source(
         raise ValueError(f"task must be one of {sorted(TASKS)} (or give images= and labels=), got {task!r}")
     if split not in (*SPLITS, "train+val"):
         raise ValueError(f"split must be one of {(*SPLITS, 'train+val')}, got {split!r}")
-    spec = TASKS[task]
-    canvas = spec.canvas_size if canvas_size is None else canvas_size
-    clutter = spec.n_clutter if n_clutter is None else n_clutter
+    canvas = task_canvas(task, canvas_size)
+    clutter = TASKS[task].n_clutter if n_clutter is None else n_clutter
     if augment is None:
         augment = split in ("train", "train+val") and (canvas is not None or bool(max_shift))
     if max_images is not None and (isinstance(max_images, bool) or max_images < 1):
