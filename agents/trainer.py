@@ -411,7 +411,7 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
         if len(ranks) == group.world_size:
             mine = ranks[group.rank]
             torch.random.set_rng_state(mine["torch_rng"])
-            if mine.get("cuda_rng") and device.startswith("cuda"):
+            if len(mine.get("cuda_rng", [])) and device.startswith("cuda"):  # a tensor, or [] when saved on a CPU
                 torch.cuda.set_rng_state(mine["cuda_rng"], device)
             train_env.set_rng_states(mine["env_rng"])
         else:

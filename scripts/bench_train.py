@@ -75,7 +75,7 @@ class PerSampleRAM(nn.Module):
 
 def per_sample_step(model, optimizer, x, y, n_glimpses):
     B = x.shape[0]
-    h, l = torch.zeros(B, 256), torch.zeros(B, 2)
+    h, l = torch.zeros(B, 256, device=x.device), torch.zeros(B, 2, device=x.device)
     log_pi, baselines = [], []
     for t in range(n_glimpses):
         h, l_next, b, p = model(x, l, h)
@@ -168,7 +168,8 @@ def main() -> None:
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     lines = [
         f"Training images per second ({device_name}, {meta['torch_threads']} torch thread(s), load average "
-        f"{meta['load_average_at_start']:.1f} at start, {meta['date']}; `python scripts/bench_train.py`).",
+        f"{meta['load_average_at_start']:.1f} at start, {meta['date']}; `python scripts/bench_train.py"
+        f"{'' if args.device == 'cpu' else ' --device ' + args.device}`).",
         "",
         "| task | trainer | batch | images/s | vs per-sample design at batch 128 |",
         "|---|---|---:|---:|---:|",

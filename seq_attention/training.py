@@ -185,6 +185,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "torch_rng": torch.get_rng_state(),
+            # dropout on a GPU draws from the device's generator, not the CPU one
+            "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else [],
             "progress": asdict(self.progress),
         }
 
@@ -194,6 +196,8 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
+        if len(state.get("cuda_rng", [])) and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         self.progress = Progress(**state["progress"])
 
 
