@@ -3,6 +3,7 @@
     python benchmarks/ram_table.py [runs/ram_results] [--plot results/figures/ram_curves.png]
     python benchmarks/ram_table.py [runs/ram_results] --seeds     # the seed study
     python benchmarks/ram_table.py [runs/ram_results] --overfit   # training against validation error
+    python benchmarks/ram_table.py [runs/ram_results] --gpu       # the runs trained on a GPU
 
 Reads each run's test evaluation (``<name>.json`` from ``scripts/evaluate.py --json-out``) and its
 checkpoints (settings, epochs, wall and CPU time); prints Markdown and, with ``--plot``, draws each
@@ -32,6 +33,8 @@ ROWS = [
     ("c60_cpu10_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **10 CPU-min**, LSTM, std 0.1", "4.04", ""),
     ("c60_cpu30_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1", "4.04", "2.63"),
     ("c60_cpu60_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1", "4.04", "2.63"),
+    ("c60_cpu60_b512_lr2e-3_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "4.04", "2.63"),
+    ("translated_cpu30_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("c60_randglimpse", "cluttered 60x60, **random glimpses** (RNN, earlier init)", "14.4", ""),
     ("c100_cpu20_zi_std0.1_lstm", "cluttered 100x100, 8 glimpses 12x12 x4, **20 CPU-min**, LSTM, std 0.1", "8.11", "5.9"),
     ("c100_cpu110_zi_std0.1_lstm", "cluttered 100x100, 8 glimpses 12x12 x4, **100 epochs** (110 CPU-min budget), LSTM, std 0.1", "8.11", "5.9"),
@@ -128,6 +131,31 @@ OVERFIT_RUNS = [
 ]
 
 
+# runs trained on one GPU (benchmarks/ram_runs.sh, "gpu"): six at once on one H100, 5 minutes each
+GPU_RUNS = [
+    ("gpu_mnist_b128", "MNIST 28x28, defaults"),
+    ("gpu_translated_b128", "translated 60x60, LSTM, std 0.1"),
+    ("gpu_c60_b128", "cluttered 60x60, LSTM, std 0.1"),
+    ("gpu_c60_b512", "cluttered 60x60, LSTM, std 0.1, `--batch-size 512 --lr 2e-3`"),
+    ("gpu_c100_b128", "cluttered 100x100, LSTM, std 0.1"),
+    ("gpu_c100_b512", "cluttered 100x100, LSTM, std 0.1, `--batch-size 512 --lr 2e-3`"),
+]
+
+
+def gpu_table(runs: Path) -> None:
+    """The GPU runs: steps and images they got through in their wall-clock budget, and test error."""
+    print("| GPU run | batch | steps (per s) | epochs | wall min | test error, 1 rollout | 10 rollouts |")
+    print("|---|---|---|---|---|---|---|")
+    for name, label in GPU_RUNS:
+        r = _result(runs, name)
+        if r is None:
+            continue
+        payload = load_checkpoint(Path(r["checkpoint"]).with_name("last.pt"), "ram")
+        state, batch = payload["state"], payload["config"]["batch_size"]
+        print(f"| {label} | {batch} | {state['global_step']:,} ({state['global_step'] / state['seconds']:.1f}) | {state['epoch']} "
+              f"| {state['seconds'] / 60:.1f} | **{r['error_one_rollout']:.2f}** | {r['error_10_rollouts']:.2f} |")  # fmt: skip
+
+
 def _result(runs: Path, name: str, split: str = "") -> dict | None:
     """The evaluation ``<name>.json`` (test) or ``<name>.<split>.json`` of a run, or None when missing."""
     path = runs / f"{name}{'.' + split if split else ''}.json"
@@ -195,7 +223,11 @@ def collect(runs: Path) -> list[tuple[str, str, str, str, dict, dict, dict]]:
     return found
 
 
-def main(runs: Path, plot: Path | None = None, short: bool = False, seeds: bool = False, overfit: bool = False) -> None:
+def main(runs: Path, plot: Path | None = None, short: bool = False, seeds: bool = False, overfit: bool = False,
+         gpu: bool = False) -> None:  # fmt: skip
+    if gpu:
+        gpu_table(runs)
+        return
     if seeds:
         seed_table(runs)
         return
@@ -232,5 +264,6 @@ if __name__ == "__main__":
     parser.add_argument("--short", action="store_true", help="the task rows only, for the README")
     parser.add_argument("--seeds", action="store_true", help="the seed study: settings run on several seeds")
     parser.add_argument("--overfit", action="store_true", help="MNIST runs' training, validation and test error")
+    parser.add_argument("--gpu", action="store_true", help="the runs trained on a GPU")
     args = parser.parse_args()
-    main(args.runs, args.plot, args.short, args.seeds, args.overfit)
+    main(args.runs, args.plot, args.short, args.seeds, args.overfit, args.gpu)
