@@ -154,7 +154,12 @@ run mnist_cpu60_zi_lwd1_shift2_s1 --env GlimpseMNIST-v0 --max-cpu-minutes 60 --e
 # The GPU taught us that a step costs the same at batch 512 as at 128 (below); on the CPU a batch of
 # 512 is ~1.5x the images per second of 128. The canvas recipe at batch 512, lr 2e-3:
 before c60_cpu60_b512_lr2e-3_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --std 0.1 --cell lstm --batch-size 512 --lr 2e-3
+before translated_cpu30_zi_std0.1_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 30 --epochs 1000 --std 0.1 --cell lstm
 before translated_cpu30_b512_lr2e-3_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 30 --epochs 1000 --std 0.1 --cell lstm --batch-size 512 --lr 2e-3
+before translated_cpu45_b512_lr2e-3_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 45 --epochs 1000 --std 0.1 --cell lstm --batch-size 512 --lr 2e-3
+# a smaller model for the 2 CPU-minute row (more steps in the budget)
+run mnist_cpu2_zi_lwd1_shift2_h128 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --train-shift 2 --hidden-size 128 --glimpse-out 128
+run mnist_cpu2_zi_lwd1_shift2_h128_lr2e-3 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --train-shift 2 --hidden-size 128 --glimpse-out 128 --lr 2e-3 --location-lr 1e-3
 
 # On one GPU (an H100 here), six runs side by side, 5 wall-minutes each (--max-minutes), 2 threads each.
 gpu() {  # name, then train_ram.py settings

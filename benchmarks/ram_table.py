@@ -34,7 +34,9 @@ ROWS = [
     ("c60_cpu30_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1", "4.04", "2.63"),
     ("c60_cpu60_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1", "4.04", "2.63"),
     ("c60_cpu60_b512_lr2e-3_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "4.04", "2.63"),
+    ("translated_cpu30_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1", "1.22", ""),
     ("translated_cpu30_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
+    ("translated_cpu45_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **45 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("c60_randglimpse", "cluttered 60x60, **random glimpses** (RNN, earlier init)", "14.4", ""),
     ("c100_cpu20_zi_std0.1_lstm", "cluttered 100x100, 8 glimpses 12x12 x4, **20 CPU-min**, LSTM, std 0.1", "8.11", "5.9"),
     ("c100_cpu110_zi_std0.1_lstm", "cluttered 100x100, 8 glimpses 12x12 x4, **100 epochs** (110 CPU-min budget), LSTM, std 0.1", "8.11", "5.9"),
@@ -48,6 +50,8 @@ ROWS = [
     ("mnist_cpu10_zi_lwd1_shift2_lstm", "MNIST, 10 CPU-min, LSTM core", "", ""),
     ("mnist_cpu10_zi_lwd1_shift2_do0.3", "MNIST, 10 CPU-min, dropout 0.3 before the action network", "", ""),
     ("mnist_cpu10_zi_lwd1_shift3", "MNIST, 10 CPU-min, shift up to 3 pixels", "", ""),
+    ("mnist_cpu2_zi_lwd1_shift2_h128", "MNIST, 2 CPU-min, a smaller model (`--hidden-size 128 --glimpse-out 128`)", "", ""),
+    ("mnist_cpu2_zi_lwd1_shift2_h128_lr2e-3", "same, `--lr 2e-3 --location-lr 1e-3`", "", ""),
     ("mnist_cpu2", "MNIST, 2 CPU-min, default init (the earlier default)", "", ""),
     ("mnist_cpu2_b32", "same, batch 32", "", ""),
     ("mnist_cpu2_b64", "same, batch 64", "", ""),
@@ -102,6 +106,7 @@ SEED_GROUPS = [
     ("same, `--lr 5e-3`", ["mnist_cpu2_zi_lwd1_lr5e-3", "mnist_cpu2_zi_lwd1_lr5e-3_s1"]),
     ("MNIST, 10 CPU-min, zero init, `--location-weight-decay 1`, no shift (the previous defaults)", ["mnist_cpu10_zi_lwd1", "mnist_cpu10_zi_lwd1_s1"]),
     ("MNIST, 10 CPU-min, `--train-shift 2` (the defaults now)", ["mnist_cpu10_zi_lwd1_shift2", "mnist_cpu10_zi_lwd1_shift2_s1", "mnist_cpu10_zi_lwd1_shift2_s2"]),
+    ("MNIST, 60 CPU-min, `--train-shift 2` (the defaults now)", ["mnist_cpu60_zi_lwd1_shift2", "mnist_cpu60_zi_lwd1_shift2_s1"]),
     ("MNIST, 2 CPU-min, `--train-shift 2` (the defaults now)", ["mnist_cpu2_zi_lwd1_shift2", "mnist_cpu2_zi_lwd1_shift2_s1", "mnist_cpu2_zi_lwd1_shift2_s2"]),
     ("same, `--lr 2e-3 --location-lr 1e-3`", ["mnist_cpu2_zi_lwd1_shift2_lr2e-3", "mnist_cpu2_zi_lwd1_shift2_lr2e-3_s1", "mnist_cpu2_zi_lwd1_shift2_lr2e-3_s2"]),
     ("same, `--location-weight-decay 3`", ["mnist_cpu10_zi_lwd3"]),
@@ -128,6 +133,7 @@ OVERFIT_RUNS = [
     ("mnist_cpu10_zi_lwd1_shift2_s1", "same, seed 1"),
     ("mnist_cpu30_zi_lwd1_shift2", "30 CPU-min, `--train-shift 2`"),
     ("mnist_cpu60_zi_lwd1_shift2", "60 CPU-min, `--train-shift 2`"),
+    ("mnist_cpu60_zi_lwd1_shift2_s1", "same, seed 1"),
 ]
 
 
