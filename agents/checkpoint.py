@@ -15,7 +15,7 @@ import torch
 
 from glimpse_env.files import atomic_file
 
-__all__ = ["CheckpointError", "atomic_save", "load_checkpoint"]
+__all__ = ["CheckpointError", "atomic_save", "device_rng_state", "load_checkpoint", "restore_device_rng"]
 
 FORMAT = 1
 
@@ -58,3 +58,18 @@ def load_checkpoint(path: str | os.PathLike, kind: str, map_location="cpu") -> d
     if payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} has checkpoint format {payload.get('format')!r}, this version reads {FORMAT}")
     return payload
+
+
+def device_rng_state(device: str | torch.device) -> torch.Tensor | list:
+    """The random generator state of an accelerator ``device``, for a checkpoint: a CPU byte tensor
+    on CUDA (dropout and sampling on a GPU draw from it, not from the CPU generator), ``[]`` elsewhere."""
+    device = torch.device(device)
+    return torch.cuda.get_rng_state(device) if device.type == "cuda" else []
+
+
+def restore_device_rng(state: torch.Tensor | list, device: str | torch.device) -> None:
+    """Inverse of :func:`device_rng_state`; a state saved on a CPU (``[]``), or a run now on a CPU,
+    restores nothing."""
+    device = torch.device(device)
+    if len(state) and device.type == "cuda":
+        torch.cuda.set_rng_state(state, device)

@@ -44,7 +44,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 import glimpse_env  # noqa: F401  (registers the environment ids)
-from agents.checkpoint import atomic_save, load_checkpoint
+from agents.checkpoint import atomic_save, device_rng_state, load_checkpoint, restore_device_rng
 from agents.core import CELLS
 from agents.ram import RAMConfig, RecurrentAttentionModel
 from agents.distributed import Distributed
@@ -411,8 +411,7 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
         if len(ranks) == group.world_size:
             mine = ranks[group.rank]
             torch.random.set_rng_state(mine["torch_rng"])
-            if len(mine.get("cuda_rng", [])) and device.startswith("cuda"):  # a tensor, or [] when saved on a CPU
-                torch.cuda.set_rng_state(mine["cuda_rng"], device)
+            restore_device_rng(mine.get("cuda_rng", []), device)
             train_env.set_rng_states(mine["env_rng"])
         else:
             logger.warning("checkpoint written by %d ranks, resuming on %d: random streams restart from the seed "
@@ -432,7 +431,7 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
         # every rank's random state, so a restarted group continues each stream where it was
         ranks = group.gather({
             "torch_rng": torch.random.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state(device) if device.startswith("cuda") else [],
+            "cuda_rng": device_rng_state(device),
             "env_rng": train_env.rng_states(),
         })  # fmt: skip
         if group.is_main:

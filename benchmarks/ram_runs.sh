@@ -152,7 +152,7 @@ run mnist_cpu10_zi_lwd1_shift3 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --trai
 run mnist_cpu60_zi_lwd1_shift2_s1 --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 600 --train-shift 2 --seed 1
 
 # The GPU taught us that a step costs the same at batch 512 as at 128 (below); on the CPU a batch of
-# 512 is ~1.5x the images per second of 128. The canvas recipe at batch 512, lr 2e-3:
+# 512 is only ~1.15x the images per CPU-second of 128 (cluttered 60x60). The canvas recipe at batch 512, lr 2e-3:
 before c60_cpu60_b512_lr2e-3_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --std 0.1 --cell lstm --batch-size 512 --lr 2e-3
 before translated_cpu30_zi_std0.1_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 30 --epochs 1000 --std 0.1 --cell lstm
 before translated_cpu30_b512_lr2e-3_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 30 --epochs 1000 --std 0.1 --cell lstm --batch-size 512 --lr 2e-3

@@ -4,7 +4,7 @@ Usage::
 
     python scripts/bench_env.py                                   # 60x60 cluttered, 1/16/256/1024 envs
     python scripts/bench_env.py --env GlimpseMNIST-v0 --num-envs 1 256 --threads 1
-    python scripts/bench_env.py --device cuda --num-envs 256 4096 16384 --out benchmarks/env_cuda
+    python scripts/bench_env.py --device cuda --num-envs 256 2048 --out benchmarks/env_cuda
 
 Both sides take the same random (valid) actions, step through whole episodes with autoreset, and
 count one glimpse per sub-environment per step. ``--device`` keeps the native environment's

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from agents.checkpoint import device_rng_state, restore_device_rng
 from seq_attention.batching import Batch, bucket_batches, collate
 from seq_attention.decoding import translate
 from seq_attention.metrics import Scores, corpus_scores
@@ -185,8 +186,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "torch_rng": torch.get_rng_state(),
-            # dropout on a GPU draws from the device's generator, not the CPU one
-            "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else [],
+            "cuda_rng": device_rng_state(self.device),
             "progress": asdict(self.progress),
         }
 
@@ -196,8 +196,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
-        if len(state.get("cuda_rng", [])) and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        restore_device_rng(state.get("cuda_rng", []), self.device)
         self.progress = Progress(**state["progress"])
 
 
