@@ -3,6 +3,9 @@
 #
 #   GLIMPSE_DATA_DIR=../shared/data bash benchmarks/ram_runs.sh [RUNS_DIR]
 #
+# REFERENCE=DIR (default /tmp/recurrent-visual-attention): a checkout of kevinzakka/recurrent-visual-
+# attention, whose own code benchmarks/reference_ram.py then runs at the MNIST rows' budgets.
+#
 # Each run trains (selecting best.pt on the validation split), then scripts/evaluate.py scores
 # best.pt once on the 10,000 test images and writes RUNS_DIR/<name>.json, which
 # benchmarks/ram_table.py turns into the table. Epoch budgets are what fitted this session's
@@ -160,6 +163,20 @@ before translated_cpu45_b512_lr2e-3_lstm --env GlimpseTranslatedMNIST-v0 --max-c
 # a smaller model for the 2 CPU-minute row (more steps in the budget)
 run mnist_cpu2_zi_lwd1_shift2_h128 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --train-shift 2 --hidden-size 128 --glimpse-out 128
 run mnist_cpu2_zi_lwd1_shift2_h128_lr2e-3 --env GlimpseMNIST-v0 --max-cpu-minutes 2 --train-shift 2 --hidden-size 128 --glimpse-out 128 --lr 2e-3 --location-lr 1e-3
+# this session (2026-11-26, second): a third seed of the 60 CPU-minute MNIST row, translated 60x60 at 120
+run mnist_cpu60_zi_lwd1_shift2_s2 --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --seed 2
+before translated_cpu120_zi_std0.1_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 120 --epochs 1000 --std 0.1 --cell lstm
+# the public PyTorch RAM's own code under the same protocol (needs a checkout of it; skipped otherwise)
+REFERENCE=${REFERENCE:-/tmp/recurrent-visual-attention}
+if [ -f "$REFERENCE/model.py" ]; then
+  mkdir -p "$RUNS/reference"
+  for seed in 1 2 3; do
+    for minutes in 2 10; do
+      python benchmarks/reference_ram.py "$REFERENCE" --cpu-minutes $minutes --seed $seed \
+        --json-out "$RUNS/reference/kz_cpu${minutes}_s$seed.json" > "$RUNS/reference/kz_cpu${minutes}_s$seed.log" 2>&1
+    done
+  done
+fi
 
 # On one GPU (an H100 here), six runs side by side, 5 wall-minutes each (--max-minutes), 2 threads each.
 gpu() {  # name, then train_ram.py settings

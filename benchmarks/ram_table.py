@@ -4,6 +4,7 @@
     python benchmarks/ram_table.py [runs/ram_results] --seeds     # the seed study
     python benchmarks/ram_table.py [runs/ram_results] --overfit   # training against validation error
     python benchmarks/ram_table.py [runs/ram_results] --gpu       # the runs trained on a GPU
+    python benchmarks/ram_table.py [runs/ram_results] --reference # the public RAM's own code, same budgets
 
 Reads each run's test evaluation (``<name>.json`` from ``scripts/evaluate.py --json-out``) and its
 checkpoints (settings, epochs, wall and CPU time); prints Markdown and, with ``--plot``, draws each
@@ -162,6 +163,30 @@ def gpu_table(runs: Path) -> None:
               f"| {state['seconds'] / 60:.1f} | **{r['error_one_rollout']:.2f}** | {r['error_10_rollouts']:.2f} |")  # fmt: skip
 
 
+# the public PyTorch RAM run by benchmarks/reference_ram.py (RUNS/reference/kz_cpu<N>_s<seed>.json)
+# against our defaults on the same CPU budgets: (budget in CPU minutes, the brief's figure for it, our runs)
+REFERENCE_BUDGETS = [
+    (2, "3.89", ["mnist_cpu2_zi_lwd1_shift2", "mnist_cpu2_zi_lwd1_shift2_s1", "mnist_cpu2_zi_lwd1_shift2_s2"]),
+    (10, "2.35", ["mnist_cpu10_zi_lwd1_shift2", "mnist_cpu10_zi_lwd1_shift2_s1", "mnist_cpu10_zi_lwd1_shift2_s2"]),
+]
+
+
+def reference_table(runs: Path) -> None:
+    """MNIST test error (1 rollout, best-on-validation) of the public RAM's own code and of ours, per
+    seed and in the mean, at equal budgets of CPU time on one thread."""
+    print("| budget | public RAM, its code (seeds 1 / 2 / 3) | mean | ours, defaults (seeds 0 / 1 / 2) | mean | public RAM, the brief's figure |")
+    print("|---|---|---|---|---|---|")
+
+    def cells(errors: list[float]) -> tuple[str, str]:
+        return " / ".join(f"{e:.2f}" for e in errors) or "not run", f"**{sum(errors) / len(errors):.2f}**" if errors else ""
+
+    for minutes, brief, names in REFERENCE_BUDGETS:
+        paths = sorted((runs / "reference").glob(f"kz_cpu{minutes}_s*.json"), key=lambda p: int(p.stem.rsplit("_s", 1)[1]))
+        theirs = [json.loads(p.read_text())["test_error_one_rollout"] for p in paths]
+        ours = [r["error_one_rollout"] for r in (_result(runs, n) for n in names) if r is not None]
+        print(f"| {minutes} CPU-min | {' | '.join(cells(theirs))} | {' | '.join(cells(ours))} | {brief} |")
+
+
 def _result(runs: Path, name: str, split: str = "") -> dict | None:
     """The evaluation ``<name>.json`` (test) or ``<name>.<split>.json`` of a run, or None when missing."""
     path = runs / f"{name}{'.' + split if split else ''}.json"
@@ -230,7 +255,10 @@ def collect(runs: Path) -> list[tuple[str, str, str, str, dict, dict, dict]]:
 
 
 def main(runs: Path, plot: Path | None = None, short: bool = False, seeds: bool = False, overfit: bool = False,
-         gpu: bool = False) -> None:  # fmt: skip
+         gpu: bool = False, reference: bool = False) -> None:  # fmt: skip
+    if reference:
+        reference_table(runs)
+        return
     if gpu:
         gpu_table(runs)
         return
@@ -271,5 +299,6 @@ if __name__ == "__main__":
     parser.add_argument("--seeds", action="store_true", help="the seed study: settings run on several seeds")
     parser.add_argument("--overfit", action="store_true", help="MNIST runs' training, validation and test error")
     parser.add_argument("--gpu", action="store_true", help="the runs trained on a GPU")
+    parser.add_argument("--reference", action="store_true", help="the public RAM's own code against ours at equal CPU budgets")
     args = parser.parse_args()
-    main(args.runs, args.plot, args.short, args.seeds, args.overfit, args.gpu)
+    main(args.runs, args.plot, args.short, args.seeds, args.overfit, args.gpu, args.reference)
