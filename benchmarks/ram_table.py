@@ -36,6 +36,7 @@ ROWS = [
     ("c60_cpu60_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1", "4.04", "2.63"),
     ("c60_cpu60_b512_lr2e-3_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "4.04", "2.63"),
     ("translated_cpu30_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1", "1.22", ""),
+    ("translated_cpu120_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **120 CPU-min**, LSTM, std 0.1", "1.22", ""),
     ("translated_cpu30_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("translated_cpu45_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **45 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("c60_randglimpse", "cluttered 60x60, **random glimpses** (RNN, earlier init)", "14.4", ""),
@@ -107,7 +108,7 @@ SEED_GROUPS = [
     ("same, `--lr 5e-3`", ["mnist_cpu2_zi_lwd1_lr5e-3", "mnist_cpu2_zi_lwd1_lr5e-3_s1"]),
     ("MNIST, 10 CPU-min, zero init, `--location-weight-decay 1`, no shift (the previous defaults)", ["mnist_cpu10_zi_lwd1", "mnist_cpu10_zi_lwd1_s1"]),
     ("MNIST, 10 CPU-min, `--train-shift 2` (the defaults now)", ["mnist_cpu10_zi_lwd1_shift2", "mnist_cpu10_zi_lwd1_shift2_s1", "mnist_cpu10_zi_lwd1_shift2_s2"]),
-    ("MNIST, 60 CPU-min, `--train-shift 2` (the defaults now)", ["mnist_cpu60_zi_lwd1_shift2", "mnist_cpu60_zi_lwd1_shift2_s1"]),
+    ("MNIST, 60 CPU-min, `--train-shift 2` (the defaults now)", ["mnist_cpu60_zi_lwd1_shift2", "mnist_cpu60_zi_lwd1_shift2_s1", "mnist_cpu60_zi_lwd1_shift2_s2"]),
     ("MNIST, 2 CPU-min, `--train-shift 2` (the defaults now)", ["mnist_cpu2_zi_lwd1_shift2", "mnist_cpu2_zi_lwd1_shift2_s1", "mnist_cpu2_zi_lwd1_shift2_s2"]),
     ("same, `--lr 2e-3 --location-lr 1e-3`", ["mnist_cpu2_zi_lwd1_shift2_lr2e-3", "mnist_cpu2_zi_lwd1_shift2_lr2e-3_s1", "mnist_cpu2_zi_lwd1_shift2_lr2e-3_s2"]),
     ("same, `--location-weight-decay 3`", ["mnist_cpu10_zi_lwd3"]),
@@ -135,6 +136,7 @@ OVERFIT_RUNS = [
     ("mnist_cpu30_zi_lwd1_shift2", "30 CPU-min, `--train-shift 2`"),
     ("mnist_cpu60_zi_lwd1_shift2", "60 CPU-min, `--train-shift 2`"),
     ("mnist_cpu60_zi_lwd1_shift2_s1", "same, seed 1"),
+    ("mnist_cpu60_zi_lwd1_shift2_s2", "same, seed 2"),
 ]
 
 
