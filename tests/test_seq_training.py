@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 import torch
@@ -57,14 +56,12 @@ def make_trainer(setup, model="bahdanau", seed=0, dropout=0.1, **kwargs) -> Trai
 def test_a_tiny_model_learns_twenty_pairs_by_heart(setup, model, epochs, options):
     pairs, src_tok, tgt_tok, _ = setup
     trainer = make_trainer(setup, model, max_tokens=60, **options)
-    start = time.perf_counter()
     for epoch in range(epochs):
         for index in trainer.epoch_batches(epoch):
             trainer.train_step(index)
     hypotheses, _ = translate(trainer.model, [s for s, _ in pairs], src_tok, tgt_tok, beam=2)
     bleu = corpus_scores(hypotheses, [t for _, t in pairs]).bleu
     assert bleu > 90, list(zip(hypotheses, [t for _, t in pairs]))
-    assert time.perf_counter() - start < 60
 
 
 def test_sequence_loss_ignores_padding():
