@@ -225,12 +225,14 @@ def seed_table(runs: Path) -> None:
 
 def plot_curves(histories: dict[str, list[dict]], path: Path) -> None:
     """Validation error (log scale) against CPU minutes, one line per run."""
+    from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 4.2), dpi=120)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
+    ax.set_prop_cycle(color=colormaps["tab20"].colors)  # the default cycle has 10 colours, fewer than the rows
     for name, history in histories.items():
         ax.plot([h["cpu_seconds"] / 60 for h in history], [h["val_error"] for h in history], marker=".", label=name)
     ax.set_xlabel("CPU minutes (1 thread)")
