@@ -1,7 +1,7 @@
 """The public PyTorch RAM (kevinzakka/recurrent-visual-attention) under our budget protocol.
 
-    git clone https://github.com/kevinzakka/recurrent-visual-attention /tmp/kz
-    GLIMPSE_DATA_DIR=../shared/data python benchmarks/reference_ram.py /tmp/kz \\
+    git clone https://github.com/kevinzakka/recurrent-visual-attention /tmp/recurrent-visual-attention
+    GLIMPSE_DATA_DIR=../shared/data python benchmarks/reference_ram.py /tmp/recurrent-visual-attention \\
         --cpu-minutes 2 --seed 1 --json-out runs/reference/kz_cpu2_s1.json
 
 Imports the reference's own ``model.py`` / ``modules.py`` from a checkout (nothing of it is copied
