@@ -166,6 +166,9 @@ run mnist_cpu2_zi_lwd1_shift2_h128_lr2e-3 --env GlimpseMNIST-v0 --max-cpu-minute
 # this session (2026-11-26, second): a third seed of the 60 CPU-minute MNIST row, translated 60x60 at 120
 run mnist_cpu60_zi_lwd1_shift2_s2 --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --seed 2
 before translated_cpu120_zi_std0.1_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 120 --epochs 1000 --std 0.1 --cell lstm
+# this session (2026-11-27): the cluttered 60x60 and MNIST rows at 120 CPU-minutes
+before c60_cpu120_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 120 --epochs 1000 --std 0.1 --cell lstm
+run mnist_cpu120_zi_lwd1_shift2 --env GlimpseMNIST-v0 --max-cpu-minutes 120 --epochs 1000
 # the public PyTorch RAM's own code under the same protocol (needs a checkout of it; skipped otherwise)
 REFERENCE=${REFERENCE:-/tmp/recurrent-visual-attention}
 if [ -f "$REFERENCE/model.py" ]; then

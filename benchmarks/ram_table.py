@@ -30,10 +30,12 @@ ROWS = [
     ("mnist_cpu10_zi_lwd1_shift2", "MNIST 28x28, 6 glimpses 8x8, **10 CPU-min**, defaults", "1.12", "2.35 at 10 CPU-min"),
     ("mnist_cpu30_zi_lwd1_shift2", "MNIST 28x28, 6 glimpses 8x8, **30 CPU-min**, defaults", "1.12", "0.85"),
     ("mnist_cpu60_zi_lwd1_shift2", "MNIST 28x28, 6 glimpses 8x8, **60 CPU-min**, defaults", "1.12", "0.85"),
+    ("mnist_cpu120_zi_lwd1_shift2", "MNIST 28x28, 6 glimpses 8x8, **120 CPU-min**, defaults", "1.12", "0.85"),
     ("translated_cpu12_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, LSTM, std 0.1", "1.22", ""),
     ("c60_cpu10_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **10 CPU-min**, LSTM, std 0.1", "4.04", ""),
     ("c60_cpu30_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1", "4.04", "2.63"),
     ("c60_cpu60_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1", "4.04", "2.63"),
+    ("c60_cpu120_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **120 CPU-min**, LSTM, std 0.1", "4.04", "2.63"),
     ("c60_cpu60_b512_lr2e-3_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "4.04", "2.63"),
     ("translated_cpu30_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1", "1.22", ""),
     ("translated_cpu120_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **120 CPU-min**, LSTM, std 0.1", "1.22", ""),
@@ -137,6 +139,7 @@ OVERFIT_RUNS = [
     ("mnist_cpu60_zi_lwd1_shift2", "60 CPU-min, `--train-shift 2`"),
     ("mnist_cpu60_zi_lwd1_shift2_s1", "same, seed 1"),
     ("mnist_cpu60_zi_lwd1_shift2_s2", "same, seed 2"),
+    ("mnist_cpu120_zi_lwd1_shift2", "120 CPU-min, `--train-shift 2`"),
 ]
 
 
