@@ -103,7 +103,7 @@ def bucket_batches(
         mean_len = max(1.0, float(lengths_t.float().mean()))
         pool = max(1, int(pool_batches * max_tokens / mean_len))
     else:
-        generator, order, pool = None, torch.arange(n), n
+        generator, order, pool = None, torch.arange(n), max(1, n)  # one sorted pool (range() needs a step > 0)
     batches: list[list[int]] = []
     for start in range(0, n, pool):
         chunk = order[start : start + pool]

@@ -4,10 +4,13 @@ Beam search keeps ``K`` hypotheses per sentence in one ``(B * K)`` batch. Each s
 hypothesis by every token, keeps the ``K`` best sums of log-probabilities per sentence
 (:func:`_prune`), and reorders the model state to follow them (:func:`_select`). A finished
 hypothesis (it produced EOS, or reached its length limit) stays in the beam with its score frozen:
-it can only be extended by PAD, at no cost. Decoding stops when every hypothesis has finished; the
-winner maximises ``score / lp(length)`` with the GNMT length penalty
-``lp(n) = ((5 + n) / 6) ** alpha`` (Wu et al., 2016; ``alpha = 0`` is the raw score) (:func:`_finish`).
-With ``K = 1`` this is greedy decoding, token for token.
+it can only be extended by PAD, at no cost. It may still be pushed out by ``K`` unfinished ones
+that score better for now, so every finished hypothesis is also offered to a record of the best
+finished one per sentence (:func:`_keep_best_finished`; fairseq keeps a list for the same
+reason), and the record, not the last beam, gives the winner. Decoding stops when every
+hypothesis in the beam has finished; the winner maximises ``score / lp(length)`` with the GNMT
+length penalty ``lp(n) = ((5 + n) / 6) ** alpha`` (Wu et al., 2016; ``alpha = 0`` is the raw
+score) (:func:`_normalised`). With ``K = 1`` this is greedy decoding, token for token.
 
 A sentence of ``n`` source tokens may produce at most ``max_len_a * n + max_len_b`` target tokens.
 
@@ -128,17 +131,52 @@ def _prune(scores: torch.Tensor, log_probs: torch.Tensor, finished: torch.Tensor
     return top_scores.view(-1), origin, (top_index % V).view(-1)
 
 
-def _finish(tokens: torch.Tensor, scores: torch.Tensor, beam: int, length_penalty: float) -> torch.Tensor:
-    """Flat index ``(B,)`` of each sentence's best hypothesis by ``score / lp(length)``.
+def _normalised(tokens: torch.Tensor, scores: torch.Tensor, length_penalty: float) -> torch.Tensor:
+    """``score / lp(length)`` ``(N,)`` of hypotheses ``tokens`` ``(N, L)`` (PAD not counted)."""
+    lengths = (tokens != PAD).sum(dim=1).clamp(min=1).float()
+    return scores / ((5.0 + lengths) / 6.0) ** length_penalty
+
+
+@dataclass
+class _BestFinished:
+    """Per sentence, the best finished hypothesis seen so far.
+
+    Attributes:
+        rank: ``(B,)`` its ``score / lp(length)``; ``-inf`` while none has finished.
+        score: ``(B,)`` its sum of log-probabilities.
+        tokens: ``(B, T)`` its tokens, PAD after them (``T``: the longest length limit).
+        attention: ``(B, T, S)`` its attention rows, or ``None``.
+    """
+
+    rank: torch.Tensor
+    score: torch.Tensor
+    tokens: torch.Tensor
+    attention: torch.Tensor | None
+
+
+def _keep_best_finished(best: _BestFinished, tokens, scores, finished, attention, beam: int, length_penalty: float) -> None:
+    """Offer the finished hypotheses of the beam to the record ``best`` (updated in place).
 
     Args:
-        tokens: ``(B * K, L)``.
-        scores: ``(B * K,)``.
+        tokens: ``(B * K, L)`` the beam after this step.
+        scores, finished: ``(B * K,)``.
+        attention: ``L x (B * K, S)``, or empty.
     """
-    lengths = (tokens != PAD).sum(dim=1).clamp(min=1).float()
-    normalised = scores / ((5.0 + lengths) / 6.0) ** length_penalty
-    best = normalised.view(-1, beam).argmax(dim=-1)
-    return torch.arange(best.shape[0], device=tokens.device) * beam + best
+    rank = _normalised(tokens, scores, length_penalty).masked_fill(~finished, float("-inf"))
+    top, k = rank.view(-1, beam).max(dim=-1)  # (B,)
+    has_one = finished.view(-1, beam).any(dim=-1)
+    better = has_one & ((top > best.rank) | torch.isneginf(best.rank))  # -inf: none recorded yet
+    if not bool(better.any()):
+        return
+    rows = torch.nonzero(better).squeeze(1)
+    flat = rows * beam + k[rows]
+    L = tokens.shape[1]
+    best.rank[rows], best.score[rows] = top[rows], scores[flat]
+    best.tokens[rows] = PAD
+    best.tokens[rows, :L] = tokens[flat]
+    if best.attention is not None and attention:
+        best.attention[rows] = 0.0
+        best.attention[rows, :L] = torch.stack(attention, dim=1)[flat]
 
 
 @torch.no_grad()
@@ -180,7 +218,14 @@ def beam_search(
     finished = torch.zeros(B * beam, dtype=torch.bool, device=device)
     tokens = torch.zeros(B * beam, 0, dtype=torch.long, device=device)
     attention: list[torch.Tensor] = []
-    for t in range(int(limits.max())):
+    T = int(limits.max())
+    best = _BestFinished(
+        rank=torch.full((B,), float("-inf"), device=device),
+        score=torch.full((B,), float("-inf"), device=device),
+        tokens=torch.full((B, T), PAD, dtype=torch.long, device=device),
+        attention=None,
+    )
+    for t in range(T):
         log_probs, state, weights = model.step(y, state, memory)  # (B * K, V)
         scores, origin, y = _prune(scores, log_probs, finished, beam)
         state = _select(state, origin)
@@ -188,11 +233,14 @@ def beam_search(
         if return_attention and weights is not None:
             attention = [a.index_select(0, origin) for a in attention] + [weights.index_select(0, origin)]
         finished = finished.index_select(0, origin) | (y == EOS) | (t + 1 >= limits)
+        if attention and best.attention is None:
+            best.attention = torch.zeros(B, T, attention[0].shape[-1], device=device)
+        _keep_best_finished(best, tokens, scores, finished, attention, beam, length_penalty)
         if bool(finished.all()):
             break
-    best = _finish(tokens, scores, beam, length_penalty)
-    kept = [a.index_select(0, best) for a in attention] if attention else None
-    return _unpack(tokens.index_select(0, best), scores.index_select(0, best), kept, src_lengths)
+    L = tokens.shape[1]
+    kept = list(best.attention[:, :L].unbind(dim=1)) if best.attention is not None else None
+    return _unpack(best.tokens[:, :L], best.score, kept, src_lengths)
 
 
 @torch.no_grad()

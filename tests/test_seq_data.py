@@ -195,6 +195,9 @@ def test_bucket_batches_cover_everything_once_within_budget_and_replay():
     ordered = bucket_batches(lengths, max_tokens=200, seed=0, epoch=0, shuffle=False)
     flat = [lengths[i] for b in ordered for i in b]
     assert flat == sorted(flat)
+    # nothing to batch (translate.py on an empty file): no batches, in either mode
+    assert bucket_batches([], max_tokens=200, seed=0, epoch=0, shuffle=False) == []
+    assert bucket_batches([], max_tokens=200, seed=0, epoch=0) == []
 
 
 def test_collate_pads_and_shifts(tokenizers):

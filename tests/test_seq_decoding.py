@@ -105,3 +105,43 @@ def test_beam_width_is_checked():
     src, lengths = sources()
     with pytest.raises(ValueError, match="beam must be a positive integer"):
         beam_search(model, src, lengths, beam=0)
+
+
+class ScriptedDecoder:
+    """A decoder whose next-token distribution is a fixed function of the tokens produced so far:
+    first ``a`` 0.70 / EOS 0.25; after ``a``, ``x`` and ``y`` 0.45 each and EOS 0.10; after that,
+    EOS only 0.30. The best translation is the empty one (log 0.25), found at step 1."""
+
+    A, X, Y = 4, 5, 6
+
+    def encode(self, src, lengths):
+        return (torch.zeros(src.shape[0], src.shape[1], 1),)
+
+    def initial_state(self, memory):
+        return (torch.zeros(memory[0].shape[0], 0, dtype=torch.long),)
+
+    def _log_probs(self, produced: tuple[int, ...]) -> torch.Tensor:
+        p = torch.full((V,), 1e-6)
+        if produced == ():
+            p[self.A], p[EOS] = 0.70, 0.25
+        elif produced == (self.A,):
+            p[self.X], p[self.Y], p[EOS] = 0.45, 0.45, 0.10
+        else:
+            p[self.A], p[self.X], p[EOS] = 0.35, 0.35, 0.30
+        return (p / p.sum()).log()
+
+    def step(self, y, state, memory):
+        prefix = torch.cat([state[0], y[:, None]], dim=1)
+        rows = [tuple(t for t in row[1:] if t != PAD) for row in prefix.tolist()]
+        return torch.stack([self._log_probs(r) for r in rows]), (prefix,), None
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0])
+def test_beam_search_keeps_a_finished_hypothesis_pushed_out_of_the_beam(alpha):
+    # with K = 2, [EOS] (0.25) is pushed out at step 2 by "a x" and "a y" (0.315 each), whose
+    # endings all score lower; the search must still return it, not what is left in the beam
+    src, lengths = torch.tensor([[7, EOS]]), torch.tensor([2])
+    (hyp,) = beam_search(ScriptedDecoder(), src, lengths, beam=2, length_penalty=alpha, max_len_a=0.0, max_len_b=10)
+    assert hyp.tokens == []
+    expected = ScriptedDecoder()._log_probs(())[EOS]
+    assert hyp.score == pytest.approx(float(expected), abs=1e-6)
