@@ -29,6 +29,7 @@ class Distributed:
     world_size: int = 1
     local_rank: int = 0
     restart: int = 0  # torchrun's elastic restart count: > 0 after a worker failed and the group restarted
+    device: str = "cpu"  # where the backend's collectives take tensors: NCCL takes CUDA tensors only
 
     @property
     def enabled(self) -> bool:
@@ -38,16 +39,16 @@ class Distributed:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def sum(self, values: list[float | int], device="cpu") -> list[float]:
+    def sum(self, values: list[float | int]) -> list[float]:
         """Element-wise sum of ``values`` over all ranks."""
-        tensor = torch.tensor(values, dtype=torch.float64, device=device)
+        tensor = torch.tensor(values, dtype=torch.float64, device=self.device)
         if self.enabled:
             dist.all_reduce(tensor)
         return tensor.tolist()
 
-    def any(self, flag: bool, device="cpu") -> bool:
+    def any(self, flag: bool) -> bool:
         """True on every rank if ``flag`` is True on any (a stop decision all ranks must share)."""
-        return self.sum([float(flag)], device)[0] > 0
+        return self.sum([float(flag)])[0] > 0
 
     def gather(self, obj: Any) -> list[Any]:
         """``obj`` of every rank, in rank order, on every rank."""
@@ -93,4 +94,4 @@ def setup(device: str) -> tuple[Distributed, str]:
     if not dist.is_initialized():
         dist.init_process_group(backend=backend, store=_restart_store(world_size, restart), rank=rank, world_size=world_size)
     logger.info("rank %d of %d on %s (%s backend, restart %d)", rank, world_size, device, backend, restart)
-    return Distributed(rank, world_size, local_rank, restart), device
+    return Distributed(rank, world_size, local_rank, restart, device if backend == "nccl" else "cpu"), device

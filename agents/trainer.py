@@ -442,8 +442,9 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
             }, path, CHECKPOINT_KIND)  # fmt: skip
 
     seconds_before, cpu_before = state["seconds"], state.get("cpu_seconds", 0.0)
-    out_of_time = False
-    val_error = None
+    # a resumed run may already be at --max-steps (or past a smaller one): it then trains no more
+    out_of_time = config.max_steps is not None and state["global_step"] >= config.max_steps
+    val_error = state["history"][-1]["val_error"] if state["history"] else None
     n_params = sum(p.numel() for p in model.parameters())
     logger.info("%s: %d parameters; %d steps/epoch of %d episodes (%d per rank x %d ranks), lr %g",
                 config.env, n_params, steps_per_epoch, global_batch, config.batch_size, group.world_size, config.lr)  # fmt: skip
@@ -491,7 +492,7 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
             over = time.perf_counter() - started >= budget or time.process_time() - cpu_started >= cpu_budget
             # ranks must agree to stop on the same step; the clocks are checked only when there is a budget
             timed = budget < math.inf or cpu_budget < math.inf
-            if (group.any(over) if timed else over) or state["global_step"] == config.max_steps:
+            if (group.any(over) if timed else over) or state["global_step"] >= (config.max_steps or math.inf):
                 out_of_time = True
                 break
         bar.close()
@@ -516,9 +517,10 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
             state["best_val_error"], state["best_epoch"] = val_error, state["epoch"]
         logger.info("epoch %d: val error %.2f%% (best %.2f%%), %.0f s, %.0f CPU-s", state["epoch"], val_error,
                     state["best_val_error"], state["seconds"], state["cpu_seconds"])  # fmt: skip
-        save(out / "last.pt")
+        # best.pt first: last.pt records this epoch as the best, and a resume trusts that record
         if improved:
             save(out / "best.pt")
+        save(out / "last.pt")
 
     summary = {"val_error": val_error, "best_val_error": state["best_val_error"], "best_epoch": state["best_epoch"],
                "epoch": state["epoch"], "global_step": state["global_step"], "seconds": state["seconds"],

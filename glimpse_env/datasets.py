@@ -312,6 +312,8 @@ def make_source(
     first images of the split. Sources of MNIST splits are cached per process (their fixed canvases
     are generated once).
     """
+    if max_images is not None and (isinstance(max_images, bool) or max_images < 1):
+        raise ValueError(f"max_images must be a positive integer or None, got {max_images!r}")
     if images is not None or labels is not None:
         images, labels = check_user_images(images, labels)
         if max_images is not None:
@@ -328,6 +330,4 @@ def make_source(
     clutter = TASKS[task].n_clutter if n_clutter is None else n_clutter
     if augment is None:
         augment = split in ("train", "train+val") and (canvas is not None or bool(max_shift))
-    if max_images is not None and (isinstance(max_images, bool) or max_images < 1):
-        raise ValueError(f"max_images must be a positive integer or None, got {max_images!r}")
     return _cached_source(split, str(resolve_data_dir(data_dir)), task, canvas, clutter, bool(augment), max_shift, max_images, download)

@@ -61,7 +61,7 @@ class GlimpseEpisodes:
         # costs one cheap call per episode and the vector env replays single envs exactly
         m = self.source.uniforms_per_episode(indices is not None)
         random_start = self.start_mode == "random"
-        uniforms = np.stack([rng.random(m + 2 * random_start) for rng in rngs]) if len(rngs) else np.zeros((0, m))
+        uniforms = np.stack([rng.random(m + 2 * random_start) for rng in rngs]) if len(rngs) else np.zeros((0, m + 2 * random_start))
         layouts = self.source.layouts_from_uniforms(uniforms[:, :m], indices)
         starts = uniforms[:, m:] * 2.0 - 1.0 if random_start else np.zeros((len(rows), 2))
         if self.layouts.shape[1] != layouts.shape[1]:

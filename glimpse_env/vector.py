@@ -85,7 +85,8 @@ class GlimpseVectorEnv(VectorEnv):
         return torch.from_numpy(mask.copy()).to(self._episodes.device)
 
     def _out_mask(self, mask: np.ndarray):
-        return mask.copy() if self.device is None else self._mask(mask)
+        # a copy of a cached mask, never the cache itself: the caller may edit what it is given
+        return mask.copy() if self.device is None else self._mask(mask).clone()
 
     def _observation(self) -> dict[str, Any]:
         glimpse = self._episodes.glimpse().reshape(self.num_envs, *self.config.glimpse_shape)

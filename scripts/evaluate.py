@@ -63,6 +63,10 @@ class EvalArgs:
             raise ValueError(f"rollouts must be >= 1, got {self.rollouts}")
         if self.split not in ("test", "val", "train"):
             raise ValueError(f"split must be test, val or train, got {self.split!r}")
+        if self.subset is not None and self.subset < 1:
+            raise ValueError(f"subset must be a positive number of images (or left out for all), got {self.subset}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
 
 
 def main(args: EvalArgs) -> dict:

@@ -122,6 +122,7 @@ def test_bad_actions_are_explained(toy_images, action, message):
         (dict(start="corner"), "start must be one of"),
         (dict(render_mode="human"), "render_mode"),
         (dict(n_classes=2), "n_classes=2 but the labels go up to 3"),
+        (dict(max_images=-1), "max_images must be a positive integer or None, got -1"),
     ],
 )
 def test_bad_arguments_are_explained(toy_images, kwargs, message):
@@ -247,6 +248,11 @@ def test_reset_mask_resets_only_those(toy_images):
     env.step({"location": np.full((3, 2), 0.5, np.float32), "label": np.zeros(3, int)})
     obs, _ = env.reset(options={"reset_mask": np.array([True, False, True])})
     np.testing.assert_array_equal(obs["location"], [[0, 0], [0.5, 0.5], [0, 0]])
+    for start in ("center", "random"):  # a mask with nothing to reset resets nothing
+        env = GlimpseVectorEnv(3, images=images, labels=labels, glimpse_size=4, n_glimpses=5, start=start)
+        before, _ = env.reset(seed=0)
+        after, _ = env.reset(options={"reset_mask": np.zeros(3, bool)})
+        np.testing.assert_array_equal(after["location"], before["location"])
 
 
 def test_device_mode_returns_tensors_equal_to_numpy(toy_images):
@@ -264,6 +270,9 @@ def test_device_mode_returns_tensors_equal_to_numpy(toy_images):
         np.testing.assert_array_equal(ra[0]["glimpse"], rb[0]["glimpse"].numpy())
         np.testing.assert_array_equal(ra[1], rb[1].numpy())
         np.testing.assert_array_equal(ra[2], rb[2].numpy())
+        assert rb[2] is not rb[3]
+        rb[2].fill_(True)  # the caller's masks are its own: editing them changes no later step
+        rb[3].fill_(True)
 
 
 def test_vector_render_and_rng_state_roundtrip(toy_images):

@@ -42,8 +42,13 @@ def test_resume_continues_exactly(tmp_path, data_dir):
     # the same run, stopped mid-epoch after 5 steps, then resumed to the end
     first = train(small_config(tmp_path / "b", data_dir, max_steps=5))
     assert first["stopped_early"] and first["global_step"] == 5
+    for steps in (5, 3):  # --max-steps counts the run's steps in all: resumed at or past it, nothing more
+        again = train(small_config(tmp_path / "b", data_dir, resume=True, max_steps=steps))
+        assert again["global_step"] == 5 and again["stopped_early"] and again["val_error"] == first["val_error"]
     resumed = train(small_config(tmp_path / "b", data_dir, resume=True, lr=1.0))  # a changed lr is ignored
     assert resumed["global_step"] == straight["global_step"] == 16 and resumed["epoch"] == 2
+    finished = train(small_config(tmp_path / "b", data_dir, resume=True))  # nothing left to train
+    assert finished["global_step"] == 16 and finished["val_error"] == resumed["val_error"]
     a, b = parameters(tmp_path / "a" / "run" / "last.pt"), parameters(tmp_path / "b" / "run" / "last.pt")
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=0, msg=name)
@@ -154,6 +159,9 @@ def test_bad_config_is_explained(kwargs, message):
 def test_checkpoint_is_atomic_data_and_checks_its_kind(tmp_path):
     path = atomic_save({"weights": torch.ones(3), "step": 7}, tmp_path / "c.pt", kind="ram")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() makes it, not mkstemp's 0600
     assert load_checkpoint(path, "ram")["step"] == 7
     with pytest.raises(CheckpointError, match="holds a 'ram' checkpoint, but a 'translation' one"):
         load_checkpoint(path, "translation")
@@ -215,5 +223,7 @@ def test_train_and_evaluate_scripts(tmp_path, data_dir):
                         "--batch-size", "100", "--data-dir", str(data_dir), cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("train_error=")
+    result = run_script(str(REPO / "scripts" / "evaluate.py"), str(out / "best.pt"), "--subset", "0", cwd=tmp_path)
+    assert result.returncode != 0 and "subset must be a positive number of images" in result.stderr  # not 0.00 %
     result = run_script(str(REPO / "scripts" / "train_ram.py"), "--std", "-1", cwd=tmp_path)
     assert result.returncode != 0 and "std must be a number > 0" in result.stderr
