@@ -20,10 +20,14 @@ Splits
 Multi30k has its own ``train``, ``val`` and ``test_2016_flickr`` (alias ``test``). Tatoeba has none:
 each distinct English sentence is assigned by a salted hash of its text (independent of the
 training seed and of the file order): 1% to ``val``, 3% to ``test``, the rest to ``train``. Every
-translation of a sentence lands on the same side, so no test source was seen in training. Long sentences are rare in Tatoeba, so
-20% (not 3%) of the English sentences with :data:`TATOEBA_LONG` or more words go to ``test``,
-giving the long-sentence buckets of the BLEU-by-length plot enough pairs. The split is by the
-English side whichever direction is translated.
+translation of a sentence lands on the same side, so no English test source was seen in training.
+Long sentences are rare in Tatoeba, so 20% (not 3%) of the English sentences with
+:data:`TATOEBA_LONG` or more words go to ``test``, giving the long-sentence buckets of the
+BLEU-by-length plot enough pairs. The split is by the English side whichever direction is
+translated; a French sentence translates several English ones ("Salut !": "Hi!", "Hello!"), so for
+French sources ``train`` also drops the pairs whose French sentence is in ``val`` or ``test``, and
+``val`` those whose French is in ``test`` (about 10% of the French test sources were otherwise
+training sources too). The English-source splits are unchanged by this.
 """
 
 from __future__ import annotations
@@ -271,8 +275,12 @@ def load_pairs(
         )
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    pairs = [(en, fr) for en, fr in _tatoeba_pairs(root / "tatoeba") if _tatoeba_split(en) == split]
-    return pairs if src == "en" else [(fr, en) for en, fr in pairs]
+    every = [(en, fr, _tatoeba_split(en)) for en, fr in _tatoeba_pairs(root / "tatoeba")]
+    if src == "en":
+        return [(en, fr) for en, fr, s in every if s == split]
+    held_out = {"train": ("val", "test"), "val": ("test",), "test": ()}[split]
+    later = {fr for _, fr, s in every if s in held_out}  # French sources of the later splits
+    return [(fr, en) for en, fr, s in every if s == split and fr not in later]
 
 
 def shuffled(pairs: list[Pair], seed: int) -> list[Pair]:

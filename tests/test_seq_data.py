@@ -149,6 +149,20 @@ def test_another_tatoeba_release_loads_with_a_warning(tmp_path, caplog):
     assert load_pairs("tatoeba", "test", "fr", "en", data_dir=tmp_path) == [(fr, en) for en, fr in splits["test"]]
 
 
+def test_tatoeba_french_sources_of_test_are_not_trained_on(tmp_path):
+    # a French sentence that translates several English ones, split apart by the English side
+    (tmp_path / "tatoeba").mkdir()
+    pairs = [(f"Hello number {i}!", "Salut !") for i in range(60)] + [(f"Go {i}.", f"Va {i}.") for i in range(200)]
+    write_lines(tmp_path / "tatoeba" / "fra.txt", [f"{en}\t{fr}" for en, fr in pairs])
+    english = {s: load_pairs("tatoeba", s, "en", "fr", data_dir=tmp_path) for s in ("train", "val", "test")}
+    assert any(fr == "Salut !" for _, fr in english["test"]) and any(fr == "Salut !" for _, fr in english["train"])
+    french = {s: load_pairs("tatoeba", s, "fr", "en", data_dir=tmp_path) for s in ("train", "val", "test")}
+    assert french["test"] == [(fr, en) for en, fr in english["test"]]
+    sources = {s: {fr for fr, _ in p} for s, p in french.items()}
+    assert "Salut !" in sources["test"] and not sources["test"] & (sources["train"] | sources["val"])
+    assert not sources["val"] & sources["train"]
+
+
 def test_load_pairs_rejects_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="corpus must be one of"):
         load_pairs("europarl", "train", "de", "en", data_dir=tmp_path)
@@ -169,6 +183,8 @@ def test_shared_multi30k_and_tatoeba():
     assert sum(len(p) for p in tatoeba.values()) == 167_130
     train_sources = {en for en, _ in tatoeba["train"]}
     assert not train_sources & {en for en, _ in tatoeba["test"]}  # no test source was seen in training
+    french = {s: {fr for fr, _ in load_pairs("tatoeba", s, "fr", "en", data_dir=root)} for s in ("train", "test")}
+    assert not french["train"] & french["test"]  # in the other direction neither
 
 
 def test_encode_pairs_drops_empty_and_long_and_rejects_empty_corpus(tokenizers):
