@@ -240,7 +240,9 @@ def evaluate(model, vec_env: VecEnv, n_images: int | None = None, locations: str
     n_images = total if n_images is None else min(int(n_images), total)
     N = vec_env.num_envs
     correct = 0
-    with torch.random.fork_rng(devices=[]):
+    # manual_seed reseeds every CUDA generator too: fork the one the policy samples from
+    device = torch.device(getattr(model, "device", "cpu"))  # an SB3 model, or anything with predict()
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         for start in range(0, n_images, N):
             indices = np.arange(start, start + N)

@@ -395,8 +395,9 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
                           config.early_ce_weight)  # fmt: skip
     episode_loss: torch.nn.Module = EpisodeLoss(model, weights, config.hybrid, config.random_glimpses, per_image, config.reward)
     if group.enabled:
-        # the random-glimpse control never uses the location network
-        episode_loss = DistributedDataParallel(episode_loss, find_unused_parameters=config.random_glimpses)
+        # the location network goes unused by the random-glimpse control, and with one glimpse (no move)
+        unused = config.random_glimpses or train_env.config.n_glimpses == 1
+        episode_loss = DistributedDataParallel(episode_loss, find_unused_parameters=unused)
     train_env.reset(seed=config.seed + group.rank * config.batch_size)
     share_streams(train_env, per_image)
     _seed_rank(config, group.rank)

@@ -96,12 +96,8 @@ class GlimpseVectorEnv(VectorEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-                raise ValueError(f"seed must be an int (sub-env i gets seed + i) or None, got {seed!r}")
-            self._rngs = [seeding.np_random(int(seed) + i)[0] for i in range(self.num_envs)]
-        elif self._rngs is None:
-            self._rngs = [seeding.np_random()[0] for _ in range(self.num_envs)]
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise ValueError(f"seed must be an int (sub-env i gets seed + i) or None, got {seed!r}")
         options = options or {}
         mask = np.ones(self.num_envs, bool)
         if options.get("reset_mask") is not None:
@@ -109,6 +105,11 @@ class GlimpseVectorEnv(VectorEnv):
             if mask.shape != (self.num_envs,) or mask.dtype != bool:
                 raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},), got {mask!r}")
         rows = np.flatnonzero(mask)
+        if self._rngs is None:
+            self._rngs = [seeding.np_random(None if seed is None else int(seed) + i)[0] for i in range(self.num_envs)]
+        elif seed is not None:  # as SyncVectorEnv: only the sub-envs being reset are reseeded
+            for i in rows:
+                self._rngs[i] = seeding.np_random(int(seed) + int(i))[0]
         indices = options.get("indices")
         if indices is not None:
             indices = np.asarray(indices)

@@ -248,6 +248,11 @@ def test_reset_mask_resets_only_those(toy_images):
     env.step({"location": np.full((3, 2), 0.5, np.float32), "label": np.zeros(3, int)})
     obs, _ = env.reset(options={"reset_mask": np.array([True, False, True])})
     np.testing.assert_array_equal(obs["location"], [[0, 0], [0.5, 0.5], [0, 0]])
+    env = GlimpseVectorEnv(3, images=images, labels=labels, glimpse_size=4, n_glimpses=5)
+    env.reset(seed=0)
+    kept = env.rng_states()[1]
+    env.reset(seed=7, options={"reset_mask": np.array([True, False, True])})  # reseeds 0 and 2 only
+    assert env.rng_states()[1] == kept and env.rng_states()[0] != kept
     for start in ("center", "random"):  # a mask with nothing to reset resets nothing
         env = GlimpseVectorEnv(3, images=images, labels=labels, glimpse_size=4, n_glimpses=5, start=start)
         before, _ = env.reset(seed=0)
