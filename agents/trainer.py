@@ -87,9 +87,9 @@ class TrainConfig:
     epochs: int = 100
     """passes over the training split"""
     max_minutes: float | None = None
-    """stop cleanly after this many minutes of training (checkpoint kept; resume with --resume)"""
+    """stop cleanly once the run has trained this many minutes in all, a resumed run counting its earlier time (checkpoint kept; a larger value and --resume go on)"""
     max_cpu_minutes: float | None = None
-    """stop cleanly after this much process CPU time (all threads, validation included): a budget that load from other programs does not eat"""
+    """stop cleanly once the run has used this much process CPU time in all (all threads, validation included): a budget that load from other programs does not eat"""
     max_steps: int | None = None
     """stop cleanly once the run has made this many gradient steps in all (like --max-minutes, but exact)"""
     batch_size: int = 128
@@ -386,9 +386,15 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     cpu_budget = config.max_cpu_minutes * 60 if config.max_cpu_minutes else math.inf
     # the budgets count from here: building the envs and the model is not training time
     started, cpu_started = time.perf_counter(), time.process_time()
+    earlier = {"seconds": 0.0, "cpu_seconds": 0.0}  # what the run had spent before a resume
 
-    def budget_used() -> float:  # of this invocation's time budgets, the larger fraction spent
-        return max((time.perf_counter() - started) / budget, (time.process_time() - cpu_started) / cpu_budget)
+    def spent() -> tuple[float, float]:
+        """The run's training seconds and CPU seconds in all, earlier invocations included."""
+        return (earlier["seconds"] + time.perf_counter() - started, earlier["cpu_seconds"] + time.process_time() - cpu_started)
+
+    def budget_used() -> float:  # of the run's time budgets, the larger fraction spent
+        seconds, cpu_seconds = spent()
+        return max(seconds / budget, cpu_seconds / cpu_budget)
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, total_steps, budget_used))
     weights = LossWeights(config.ce_weight, 0.0 if config.random_glimpses else config.reinforce_weight, config.baseline_weight,
@@ -418,6 +424,8 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
             logger.warning("checkpoint written by %d ranks, resuming on %d: random streams restart from the seed "
                            "(the run continues, but not bit for bit)", len(ranks), group.world_size)  # fmt: skip
         state.update(checkpoint["state"])
+        # the time budgets and the cosine over them go on where they were, not from the start
+        earlier.update(seconds=state["seconds"], cpu_seconds=state.get("cpu_seconds", 0.0))
         logger.info("resumed from %s at epoch %d, step %d", out / "last.pt", state["epoch"], state["step_in_epoch"])
 
     if group.is_main:
@@ -442,9 +450,14 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
                 "scheduler": scheduler.state_dict(), "ranks": ranks, "state": dict(state),
             }, path, CHECKPOINT_KIND)  # fmt: skip
 
-    seconds_before, cpu_before = state["seconds"], state.get("cpu_seconds", 0.0)
-    # a resumed run may already be at --max-steps (or past a smaller one): it then trains no more
-    out_of_time = config.max_steps is not None and state["global_step"] >= config.max_steps
+    # ranks must agree to stop on the same step; the clocks are checked only when there is a budget
+    timed = budget < math.inf or cpu_budget < math.inf
+
+    def out_of_budget() -> bool:
+        return (group.any(budget_used() >= 1.0) if timed else False) or state["global_step"] >= (config.max_steps or math.inf)
+
+    # a resumed run may already have spent its budget or its --max-steps: it then trains no more
+    out_of_time = out_of_budget()
     val_error = state["history"][-1]["val_error"] if state["history"] else None
     n_params = sum(p.numel() for p in model.parameters())
     logger.info("%s: %d parameters; %d steps/epoch of %d episodes (%d per rank x %d ranks), lr %g",
@@ -486,14 +499,10 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
                 run.log(logged, step=state["global_step"])
                 bar.set_postfix(loss=f"{logged['losses/total']:.3f}", acc=f"{logged['charts/train_accuracy']:.3f}")
                 sums, count, tick, images_since = {}, 0, now, 0
-            state["seconds"] = seconds_before + time.perf_counter() - started
-            state["cpu_seconds"] = cpu_before + time.process_time() - cpu_started
+            state["seconds"], state["cpu_seconds"] = spent()
             if config.checkpoint_every and state["global_step"] % config.checkpoint_every == 0:
                 save(out / "last.pt")
-            over = time.perf_counter() - started >= budget or time.process_time() - cpu_started >= cpu_budget
-            # ranks must agree to stop on the same step; the clocks are checked only when there is a budget
-            timed = budget < math.inf or cpu_budget < math.inf
-            if (group.any(over) if timed else over) or state["global_step"] >= (config.max_steps or math.inf):
+            if out_of_budget():
                 out_of_time = True
                 break
         bar.close()
@@ -503,8 +512,7 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
         shard = evaluate(model, val_env, np.arange(group.rank, n_val, group.world_size), seed=config.seed,
                          random_locations=config.random_glimpses)  # fmt: skip
         val_error = 100.0 * group.sum([shard["wrong_first"]])[0] / n_val
-        state["seconds"] = seconds_before + time.perf_counter() - started
-        state["cpu_seconds"] = cpu_before + time.process_time() - cpu_started
+        state["seconds"], state["cpu_seconds"] = spent()
         record = {"epoch": state["epoch"], "global_step": state["global_step"], "val_error": val_error,
                   "seconds": round(state["seconds"], 2), "cpu_seconds": round(state["cpu_seconds"], 2)}  # fmt: skip
         state["history"].append(record)

@@ -55,6 +55,15 @@ def test_resume_continues_exactly(tmp_path, data_dir):
     assert resumed["val_error"] == straight["val_error"]
 
 
+def test_a_time_budget_counts_the_whole_run_across_resumes(tmp_path, data_dir):
+    first = train(small_config(tmp_path, data_dir, epochs=100, max_cpu_minutes=0.01))  # 0.6 CPU-seconds
+    assert first["stopped_early"] and first["cpu_seconds"] >= 0.6 and 0 < first["global_step"] < 800
+    again = train(small_config(tmp_path, data_dir, epochs=100, max_cpu_minutes=0.01, resume=True))
+    assert again["global_step"] == first["global_step"]  # spent: a resume does not get a fresh budget
+    more = train(small_config(tmp_path, data_dir, epochs=100, max_cpu_minutes=0.02, resume=True))
+    assert more["global_step"] > first["global_step"] and more["cpu_seconds"] >= 1.2
+
+
 def test_an_older_checkpoint_keeps_the_settings_it_trained_with(tmp_path, data_dir):
     from agents.trainer import ABSENT_MEANS, saved_config
 
