@@ -69,8 +69,7 @@ def device_rng_state(device: str | torch.device) -> torch.Tensor | list:
 
 def restore_device_rng(state: torch.Tensor | list, device: str | torch.device) -> None:
     """Inverse of :func:`device_rng_state`; a state saved on a CPU (``[]``), or a run now on a CPU,
-    restores nothing. ``state`` may have been loaded onto the GPU with the rest of a checkpoint;
-    torch takes a generator state only as a CPU byte tensor."""
+    restores nothing."""
     device = torch.device(device)
     if len(state) and device.type == "cuda":
-        torch.cuda.set_rng_state(state.cpu(), device)
+        torch.cuda.set_rng_state(state, device)

@@ -55,10 +55,13 @@ def save_translation_checkpoint(
 
 def load_translator(path: str | os.PathLike, device: str | torch.device = "cpu") -> Translator:
     """Rebuild the model and tokenizers of a checkpoint (raises ``CheckpointError`` on a foreign file)."""
-    payload = load_checkpoint(path, KIND, map_location=device)
+    # on the CPU: only the model goes to ``device``; generator states and tokenizers stay CPU data
+    # (torch takes generator states as CPU tensors only), and the optimizer moves its own state
+    payload = load_checkpoint(path, KIND)
     config = ModelConfig(**payload["model_config"])
-    model = build_model(config).to(device)
+    model = build_model(config)
     model.load_state_dict(payload["trainer"]["model"])
+    model.to(device)
     model.eval()
     return Translator(
         model,

@@ -172,11 +172,10 @@ def _keep_best_finished(best: _BestFinished, tokens, scores, finished, attention
     flat = rows * beam + k[rows]
     L = tokens.shape[1]
     best.rank[rows], best.score[rows] = top[rows], scores[flat]
-    best.tokens[rows] = PAD
+    # a record made later is longer, so it overwrites every position an earlier one wrote
     best.tokens[rows, :L] = tokens[flat]
     if best.attention is not None and attention:
-        best.attention[rows] = 0.0
-        best.attention[rows, :L] = torch.stack(attention, dim=1)[flat]
+        best.attention[rows, :L] = torch.stack([a[flat] for a in attention], dim=1)
 
 
 @torch.no_grad()

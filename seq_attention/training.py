@@ -195,7 +195,7 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["torch_rng"].cpu())  # a checkpoint loaded onto a GPU holds it there
+        torch.set_rng_state(state["torch_rng"])
         restore_device_rng(state.get("cuda_rng", []), self.device)
         self.progress = Progress(**state["progress"])
 

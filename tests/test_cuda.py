@@ -122,7 +122,7 @@ def test_translation_training_resumes_exactly_and_translates_on_the_device(setup
         torch.cuda.manual_seed(123)  # dropout's generator on the GPU: the checkpoint must restore it
     resumed = make_trainer(setup, seed=99, dropout=0.3, device=DEVICE)
     resumed.seed = 5
-    # as train_translation.py --resume does: the whole checkpoint, generator states too, on the device
+    # as train_translation.py --resume does: the model on the device, generator states from the checkpoint
     resumed.load_state_dict(load_translator(path, DEVICE).payload["trainer"])
     for epoch in range(2):
         for index in resumed.epoch_batches(epoch)[resumed.progress.batch if epoch == 0 else 0 :]:
