@@ -96,7 +96,8 @@ def parse_config(cls: type[T], argv: Sequence[str] | None = None, description: s
             continue
         convert, choices = _converter(hints[field.name])
         default = field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
-        kwargs: dict[str, Any] = dict(type=convert, default=default, help=docs.get(field.name, " "))
+        # argparse %-formats help strings (for %(default)s): a literal "4.49 %" in a doc broke --help
+        kwargs: dict[str, Any] = dict(type=convert, default=default, help=docs.get(field.name, " ").replace("%", "%%"))
         if field.name in positional:
             parser.add_argument(field.name, nargs="?", metavar=field.name.upper(), **kwargs)
             continue
