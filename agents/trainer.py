@@ -258,13 +258,13 @@ def has_canvas(env_id: str) -> bool:
     return task_canvas(kwargs.get("task", "mnist"), kwargs.get("canvas_size")) is not None
 
 
-def build_env(config: TrainConfig, split: str, num_envs: int, max_images: int | None = None):
+def build_env(config: TrainConfig, split: str, num_envs: int, max_images: int | None = None, **overrides):
     """The native vector environment of ``config.env`` on ``split``, on the training device
-    (shifted by ``config.train_shift`` on the training split)."""
+    (shifted by ``config.train_shift`` on the training split); ``overrides`` go to the env as they are."""
     shift = {"max_shift": config.train_shift} if split == "train" and config.train_shift else {}
     return gym.make_vec(
         config.env, num_envs=num_envs, vectorization_mode="vector_entry_point", split=split,
-        max_images=max_images, device=config.device, **config.env_kwargs(), **shift,
+        max_images=max_images, device=config.device, **(config.env_kwargs() | shift | overrides),
     ).unwrapped  # fmt: skip
 
 

@@ -13,7 +13,7 @@ import torch
 
 from agents.checkpoint import CheckpointError, atomic_save, load_checkpoint
 from agents.cli import parse_config
-from agents.trainer import TrainConfig, train
+from agents.trainer import TrainConfig, build_env, train
 from tests.conftest import REPO
 from tests.wandb_records import history
 
@@ -218,6 +218,22 @@ def test_help_lists_every_option(script, monkeypatch, capsys):
 def run_script(*args, cwd):
     env = os.environ | {"WANDB_MODE": "offline", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_scoring_the_training_split_shows_each_image_on_one_canvas(data_dir):
+    """evaluate.py --split train on a canvas task: the M rollouts averaged for an image see one
+    canvas, as on val and test (the training env draws a new placement every episode)."""
+    import runpy
+
+    scoring_env = runpy.run_path(str(REPO / "scripts" / "evaluate.py"))["scoring_env"]
+    config = TrainConfig(env="GlimpseTranslatedMNIST-v0", data_dir=str(data_dir), progress=False, wandb_mode="disabled")
+    twice = {"indices": np.array([0, 0, 1, 1])}
+    scoring = scoring_env(config, "train", 4)
+    first = scoring.reset(seed=0, options=twice)[0]["glimpse"]
+    again = scoring.reset(seed=1, options=twice)[0]["glimpse"]
+    assert np.array_equal(first, again) and np.array_equal(first[0], first[1]) and not np.array_equal(first[1], first[2])
+    drawn = build_env(config, "train", 4).reset(seed=0, options=twice)[0]["glimpse"]
+    assert not np.array_equal(drawn[0], drawn[1])
 
 
 def test_train_and_evaluate_scripts(tmp_path, data_dir):
