@@ -253,7 +253,7 @@ def check_user_images(images, labels) -> tuple[np.ndarray, np.ndarray]:
     if images.shape[0] == 0:
         raise ValueError("images is empty: give at least one image")
     if images.dtype == np.uint8:
-        pass
+        images = images.copy()  # the env's own (floats are copied below): a caller editing its array must not change episodes
     elif np.issubdtype(images.dtype, np.floating):
         if not np.isfinite(images).all():
             raise ValueError("images contains NaN or infinite values")

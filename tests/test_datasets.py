@@ -220,6 +220,19 @@ def test_bad_user_images_are_explained(images, labels, message):
         make_source(images=images, labels=labels)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_user_images_are_the_envs_own(toy_images, dtype):
+    """A caller editing its arrays after making the env does not change the env's episodes."""
+    images, labels = toy_images
+    images = images if dtype == np.uint8 else (images / 255).astype(dtype)
+    source = make_source(images=images, labels=labels)
+    seen = source.base_images.copy()
+    images[:] = 0
+    labels[:] = 0
+    np.testing.assert_array_equal(source.base_images, seen)
+    assert source.base_images.any() and source.labels.max() > 0
+
+
 def test_unknown_task_and_split():
     with pytest.raises(ValueError, match="task must be one of"):
         make_source("fashion")
