@@ -47,7 +47,12 @@ def load_checkpoint(path: str | os.PathLike, kind: str, map_location="cpu") -> d
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises several types for truncated or foreign files
-        raise CheckpointError(f"{path} is not a readable checkpoint ({type(err).__name__}: {err})") from err
+        # torch's own text goes on to suggest weights_only=False, which would run a foreign file's code
+        first = str(err).strip().splitlines()[0].split(". ")[0][:160] if str(err).strip() else ""
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint ({type(err).__name__}{': ' + first if first else ''}); "
+            "it is truncated, corrupt or not written by this project's training scripts"
+        ) from err
     if not isinstance(payload, dict) or "kind" not in payload:
         raise CheckpointError(f"{path} is not a glimpse-attention checkpoint (no 'kind' field)")
     if payload["kind"] != kind:

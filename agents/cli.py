@@ -18,13 +18,53 @@ import argparse
 import ast
 import dataclasses
 import inspect
+import os
+import sys
 import textwrap
 import typing
-from typing import Any, Sequence, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
-__all__ = ["field_docs", "parse_config"]
+__all__ = ["UsageError", "check_device", "field_docs", "parse_config", "run_main"]
 
 T = TypeVar("T")
+
+
+class UsageError(ValueError):
+    """A setting that cannot work here (no such device, a batch larger than the data): :func:`run_main`
+    prints the message, without a traceback, as it does for a missing or wrong checkpoint or data file."""
+
+
+def check_device(device: str) -> str:
+    """``device`` if torch can run on it here, else a :class:`UsageError` saying why and what to do."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        raise UsageError(f"unknown device {device!r}: use cpu, cuda or cuda:N") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+            raise UsageError(f"device {device!r}: torch {torch.__version__} ({build}) sees no CUDA GPU here; use --device cpu")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise UsageError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) visible (cuda:0..)")
+    elif parsed.type != "cpu":
+        raise UsageError(f"device {device!r}: this project runs on cpu or cuda")
+    return device
+
+
+def run_main(main: Callable[[T], Any], args: T) -> Any:
+    """``main(args)`` for a script's entry line: a user's mistake found while running (a missing,
+    corrupt or wrong-kind checkpoint, missing data files, a :class:`UsageError`) ends the script
+    with ``error: <message>`` and exit status 2 instead of a traceback."""
+    from agents.checkpoint import CheckpointError
+    from glimpse_env.mnist import DataError
+
+    try:
+        return main(args)
+    except (UsageError, CheckpointError, DataError) as err:
+        print(f"{os.path.basename(sys.argv[0])}: error: {err}", file=sys.stderr)
+        sys.exit(2)
 
 
 def field_docs(cls: type) -> dict[str, str]:

@@ -247,6 +247,8 @@ def evaluate(model: RecurrentAttentionModel, envs, images, *, rollouts: int = 1,
         M, "wrong_first", "wrong_avg", "n", "border": per glimpse after the first, the percentage of
         first-rollout glimpses taken at the border (a coordinate at or beyond +-0.95)}``.
     """
+    if rollouts < 1:
+        raise ValueError(f"rollouts must be >= 1, got {rollouts}")
     images = np.arange(images) if np.isscalar(images) else np.asarray(images)
     n_images = len(images)
     was_training = model.training

@@ -1,9 +1,11 @@
 """Stable-Baselines3 on the glimpse environments: features extractor, VecEnv adapter, evaluation.
 
 - :class:`GlimpseExtractor`: a ``BaseFeaturesExtractor`` that *is* the RAM agent's
-  :class:`~agents.ram.GlimpseNetwork` ``f_g`` (same class, same sizes), so an SB3 policy sees a
-  glimpse exactly as the REINFORCE agent does. With ``n_stack`` stacked frames (``VecFrameStack``)
-  it applies ``f_g`` to each frame and concatenates.
+  :class:`~agents.ram.GlimpseNetwork` ``f_g`` (same class, same sizes). Its pixels are standardised
+  with ``pixel_mean``/``pixel_std``: 0 and 1 (raw [0, 1] pixels, as the reported SB3 runs used) unless
+  given; the REINFORCE trainer's default is MNIST's 0.1307 / 0.3081 (``train_sb3.py --pixel-mean
+  0.1307 --pixel-std 0.3081`` matches it). With ``n_stack`` stacked frames (``VecFrameStack``) it
+  applies ``f_g`` to each frame and concatenates.
 - :class:`SB3VecEnv`: SB3's ``VecEnv`` API over a Gymnasium vector env, in particular the native
   :class:`~glimpse_env.GlimpseVectorEnv`. SB3 wants the reset observation on the terminal step and
   the last observation in ``infos[i]["terminal_observation"]``; the glimpse env autoresets on the
@@ -64,7 +66,7 @@ class GlimpseExtractor(BaseFeaturesExtractor):
     """
 
     def __init__(self, observation_space: spaces.Dict, what_size: int = 128, where_size: int = 128,
-                 output_size: int = 256):  # fmt: skip
+                 output_size: int = 256, pixel_mean: float = 0.0, pixel_std: float = 1.0):  # fmt: skip
         if not isinstance(observation_space, spaces.Dict) or set(observation_space.spaces) != {"glimpse", "location"}:
             raise TypeError(
                 f"GlimpseExtractor needs the glimpse env's Dict(glimpse=..., location=...) observations, "
@@ -76,7 +78,7 @@ class GlimpseExtractor(BaseFeaturesExtractor):
         super().__init__(observation_space, features_dim=n_stack * output_size)
         self.n_stack = n_stack
         glimpse_dim = math.prod(observation_space["glimpse"].shape) // n_stack
-        self.glimpse_net = GlimpseNetwork(glimpse_dim, what_size, where_size, output_size)
+        self.glimpse_net = GlimpseNetwork(glimpse_dim, what_size, where_size, output_size, pixel_mean, pixel_std)
 
     def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
         """``glimpse`` ``(B, S*K, [C,] G, G)``, ``location`` ``(B, 2*S)`` -> ``(B, S * output_size)``."""
@@ -235,6 +237,8 @@ def evaluate(model, vec_env: VecEnv, n_images: int | None = None, locations: str
     """
     if locations not in LOCATION_MODES:
         raise ValueError(f"locations must be one of {LOCATION_MODES}, got {locations!r}")
+    if n_images is not None and (isinstance(n_images, bool) or int(n_images) < 1):
+        raise ValueError(f"n_images must be a positive number of images (or None for the whole split), got {n_images!r}")
     glimpse_venv = vec_env.unwrapped.venv.unwrapped
     total, n_glimpses = glimpse_venv.config.source.n_images, glimpse_venv.config.n_glimpses
     n_images = total if n_images is None else min(int(n_images), total)

@@ -45,6 +45,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 import glimpse_env  # noqa: F401  (registers the environment ids)
 from agents.checkpoint import atomic_save, device_rng_state, load_checkpoint, restore_device_rng
+from agents.cli import UsageError, check_device
 from agents.core import CELLS
 from agents.ram import RAMConfig, RecurrentAttentionModel
 from agents.distributed import Distributed
@@ -339,6 +340,7 @@ def train(config: TrainConfig) -> dict:
     DistributedDataParallel, and rank 0 alone logs and writes checkpoints. After an elastic restart
     (a worker died and torchrun restarted the group) the run resumes from ``last.pt`` by itself.
     """
+    check_device(config.device)
     group, device = setup_distributed(config.device)
     try:
         return _train(config, group, device)
@@ -372,7 +374,7 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     images_per_batch = config.batch_size // per_image  # per rank
     images_per_step = images_per_batch * group.world_size
     if n_train < images_per_step:
-        raise ValueError(f"the global batch ({config.batch_size} x {group.world_size} ranks) exceeds the {n_train} training images; lower batch_size")
+        raise UsageError(f"the global batch ({config.batch_size} x {group.world_size} ranks) exceeds the {n_train} training images; lower batch_size")
     steps_per_epoch = n_train // images_per_step
     total_steps = steps_per_epoch * config.epochs
 

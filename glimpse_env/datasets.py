@@ -80,6 +80,9 @@ class ImageSource:
         self.base_images = images
         self.labels = labels
         N, C, H, W = images.shape
+        for name, value in (("canvas_size", canvas_size), ("n_clutter", n_clutter)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0):
+                raise ValueError(f"{name} must be a whole number >= 0{' (or None)' if name == 'canvas_size' else ''}, got {value!r}")
         if canvas_size is not None and canvas_size < max(H, W):
             raise ValueError(f"canvas_size={canvas_size} is smaller than the images ({H}x{W})")
         if n_clutter and canvas_size is None:
@@ -250,6 +253,11 @@ def check_user_images(images, labels) -> tuple[np.ndarray, np.ndarray]:
         )
     if images.ndim == 3:
         images = images[:, None]
+    elif images.shape[3] in (1, 3, 4) and images.shape[1] > 4:
+        raise ValueError(
+            f"images of shape {images.shape} look like (N, H, W, C); channels come first: "
+            "pass images.transpose(0, 3, 1, 2)"
+        )
     if images.shape[0] == 0:
         raise ValueError("images is empty: give at least one image")
     if images.dtype == np.uint8:
@@ -312,7 +320,7 @@ def make_source(
     first images of the split. Sources of MNIST splits are cached per process (their fixed canvases
     are generated once).
     """
-    if max_images is not None and (isinstance(max_images, bool) or max_images < 1):
+    if max_images is not None and (isinstance(max_images, bool) or not isinstance(max_images, (int, np.integer)) or max_images < 1):
         raise ValueError(f"max_images must be a positive integer or None, got {max_images!r}")
     if images is not None or labels is not None:
         images, labels = check_user_images(images, labels)

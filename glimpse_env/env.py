@@ -86,8 +86,13 @@ def check_actions(location, label, n: int | None, n_classes: int, check_values: 
     ``[-1, 1]``, a label outside ``[0, n_classes)``. ``check_values=False`` keeps the shape checks
     only (value checks on an accelerator would wait for it every step).
     """
-    location = torch.as_tensor(location)
-    label = torch.as_tensor(label)
+    try:
+        location = torch.as_tensor(location)
+        label = torch.as_tensor(label)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(
+            f"action must hold numbers: 'location' (x, y in [-1, 1]) and 'label' (a class index), got {location!r} and {label!r}"
+        ) from None
     want_location, want_label = ((2,), ()) if n is None else ((n, 2), (n,))
     if location.shape != want_location:
         raise ValueError(
@@ -210,7 +215,10 @@ class GlimpseEnv(gym.Env):
         super().reset(seed=seed)
         index = None
         if options and options.get("index") is not None:
-            index = int(options["index"])
+            index = options["index"]
+            if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+                raise ValueError(f"options['index'] must be an integer image index, got {index!r}")
+            index = int(index)
             if not 0 <= index < self.config.source.n_images:
                 raise ValueError(f"options['index'] must be in [0, {self.config.source.n_images}), got {index}")
             index = np.array([index])

@@ -136,10 +136,12 @@ def _box_space(n_classes: int) -> spaces.Box:
 # ---- single-env wrappers ---------------------------------------------------------------------------
 
 
-class MultiDiscreteAction(gym.ActionWrapper):
+class MultiDiscreteAction(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     """Act with ``MultiDiscrete([n, n, N])``: a cell of an ``n x n`` location grid and a class."""
 
     def __init__(self, env: gym.Env, grid_size: int = 7):
+        # recorded so that env.spec (and gymnasium's check_env, which remakes the env from it) knows the wrapper
+        gym.utils.RecordConstructorArgs.__init__(self, grid_size=grid_size)
         super().__init__(env)
         self.n_classes = _n_classes(env.action_space, type(self).__name__)
         self.grid_size = _check_grid_size(grid_size)
@@ -152,10 +154,11 @@ class MultiDiscreteAction(gym.ActionWrapper):
         return dict_to_multidiscrete(action, self.grid_size)
 
 
-class BoxAction(gym.ActionWrapper):
+class BoxAction(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     """Act with ``Box(-1, 1, (2 + N,))``: the location, then one score per class (argmax is the guess)."""
 
     def __init__(self, env: gym.Env):
+        gym.utils.RecordConstructorArgs.__init__(self)
         super().__init__(env)
         self.n_classes = _n_classes(env.action_space, type(self).__name__)
         self.action_space = _box_space(self.n_classes)

@@ -59,6 +59,10 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="torch device of the native environment (default: NumPy on the CPU)")
     parser.add_argument("--out", default="benchmarks/env", help="writes OUT.json and OUT.md")
     args = parser.parse_args()
+    if args.env not in gym.registry:
+        parser.error(f"unknown env id {args.env!r}; registered glimpse environments: {sorted(glimpse_env.ENV_IDS)}")
+    if min(args.num_envs) < 1 or args.seconds <= 0 or (args.threads is not None and args.threads < 1):
+        parser.error("--num-envs, --seconds and --threads must be positive")
     if args.threads:
         torch.set_num_threads(args.threads)
     kwargs = {"data_dir": args.data_dir} if args.data_dir else {}

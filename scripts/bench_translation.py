@@ -22,7 +22,7 @@ from typing import Optional
 
 import torch
 
-from agents.cli import parse_config
+from agents.cli import parse_config, run_main
 from seq_attention.batching import encode_pairs
 from seq_attention.data import load_pairs
 from seq_attention.decoding import translate
@@ -142,4 +142,4 @@ def main(args: Args) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main(parse_config(Args))
+    run_main(main, parse_config(Args))

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from agents.checkpoint import load_checkpoint
-from agents.cli import parse_config
+from agents.cli import check_device, parse_config, run_main
 from agents.reinforce import evaluate
 from agents.trainer import CHECKPOINT_KIND, build_env, configure_logging, load_model, saved_config
 from glimpse_env.render import image_grid
@@ -54,7 +54,7 @@ class EvalArgs:
     data_dir: str | None = None
     """data directory holding mnist/ (none: $GLIMPSE_DATA_DIR, else the user cache)"""
     picture: str | None = None
-    """PNG of glimpse paths on test images (default: next to the checkpoint)"""
+    """PNG of glimpse paths on images of --split (default: <split>_glimpse_paths.png next to the checkpoint)"""
     json_out: str | None = None
     """also write the results as JSON here"""
 
@@ -67,6 +67,9 @@ class EvalArgs:
             raise ValueError(f"subset must be a positive number of images (or left out for all), got {self.subset}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be >= 1 (or none: torch's default), got {self.threads}")
+        check_device(self.device)
 
 
 def main(args: EvalArgs) -> dict:
@@ -127,4 +130,4 @@ def _save_png(rgb: np.ndarray, path: Path) -> None:
 
 if __name__ == "__main__":
     configure_logging()
-    main(parse_config(EvalArgs, positional=("checkpoint",)))
+    run_main(main, parse_config(EvalArgs, positional=("checkpoint",)))

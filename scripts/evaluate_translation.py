@@ -28,7 +28,7 @@ from typing import Literal, Optional
 
 import torch
 
-from agents.cli import parse_config
+from agents.cli import check_device, parse_config, run_main
 from seq_attention.checkpoints import load_translator, positional_flags
 from seq_attention.data import load_pairs, read_parallel
 from seq_attention.decoding import translate
@@ -50,7 +50,7 @@ class Args:
     """reference translations, line-aligned with --src-file"""
     corpus: Optional[Literal["multi30k", "tatoeba"]] = None
     """score a corpus split instead of files (languages from the checkpoint)"""
-    split: str = "test"
+    split: Literal["train", "val", "test"] = "test"
     """corpus split: train, val, test (multi30k test is test_2016_flickr)"""
     data_dir: Optional[str] = None
     """data directory (default: $GLIMPSE_DATA_DIR, else ~/.cache/glimpse-attention/data)"""
@@ -84,6 +84,26 @@ class Args:
             raise ValueError("give either --src-file and --ref-file, or --corpus (and --split)")
         if self.plot and not self.length_buckets:
             raise ValueError("--plot draws BLEU by source length: give --length-buckets too, e.g. 1,5,10,15,20")
+        if self.beam < 1:
+            raise ValueError(f"--beam must be at least 1 (1: greedy), got {self.beam}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"--limit must be >= 1 sentences (or none: all), got {self.limit}")
+        self.bucket_edges()
+        if self.threads < 0:
+            raise ValueError(f"--threads must be >= 1 (or 0: torch's default), got {self.threads}")
+        check_device(self.device)
+
+    def bucket_edges(self) -> list[int] | None:
+        """--length-buckets as increasing word counts (None when not given)."""
+        if not self.length_buckets:
+            return None
+        try:
+            edges = [int(x) for x in self.length_buckets.split(",")]
+        except ValueError:
+            edges = []
+        if not edges or edges[0] < 0 or any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ValueError(f"--length-buckets must be increasing word counts like 1,5,10,15,20; got {self.length_buckets!r}")
+        return edges
 
 
 def main(args: Args) -> float:
@@ -106,7 +126,7 @@ def main(args: Args) -> float:
         where = f"{args.src_file} -> {args.ref_file}"
     pairs = pairs[: args.limit]
     sources, references = [s for s, _ in pairs], [t for _, t in pairs]
-    edges = [int(x) for x in args.length_buckets.split(",")] if args.length_buckets else None
+    edges = args.bucket_edges()
 
     decoding = "greedy" if args.beam == 1 else f"beam {args.beam}, length penalty {args.length_penalty}"
     print(f"{where}: {len(pairs)} sentences; {decoding}; {torch.get_num_threads()} threads")
@@ -151,4 +171,4 @@ def main(args: Args) -> float:
 
 
 if __name__ == "__main__":
-    main(parse_config(Args, positional_flags(sys.argv[1:], ["--checkpoint"])))
+    run_main(main, parse_config(Args, positional_flags(sys.argv[1:], ["--checkpoint"])))

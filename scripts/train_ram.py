@@ -13,7 +13,7 @@ otherwise; checkpoints go to ``--out``. The last line states the final validatio
 
 from __future__ import annotations
 
-from agents.cli import parse_config
+from agents.cli import parse_config, run_main
 from agents.trainer import TrainConfig, configure_logging, train
 
 
@@ -31,4 +31,4 @@ def main(config: TrainConfig) -> dict:
 
 if __name__ == "__main__":
     configure_logging()
-    main(parse_config(TrainConfig))
+    run_main(main, parse_config(TrainConfig))

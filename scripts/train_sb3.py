@@ -37,13 +37,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+import gymnasium as gym
 import torch
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.callbacks import CallbackList, EvalCallback
 from stable_baselines3.common.logger import CSVOutputFormat, Logger
 
-from agents.cli import parse_config
+import glimpse_env  # noqa: F401  (registers the environment ids)
+from agents.cli import check_device, parse_config, run_main
 from agents.sb3 import AtomicCheckpoint, GlimpseExtractor, TimeBudget, WandbWriter, evaluate, make_sb3_env, save_model_atomic
 from agents.tracking import init_wandb
 
@@ -112,6 +114,10 @@ class Args:
     """glimpse network: width of the 'where' pathway h_l"""
     glimpse_out: int = 256
     """glimpse network: width of g_t, the features"""
+    pixel_mean: float = 0.0
+    """glimpse network: subtracted from the pixels (the RAM trainer's default is MNIST's 0.1307; the reported SB3 runs used 0)"""
+    pixel_std: float = 1.0
+    """glimpse network: pixels are divided by it after the mean (RAM trainer: 0.3081; the reported SB3 runs: 1)"""
     eval_freq: int = 100_000
     """validate every N env steps (EvalCallback)"""
     eval_episodes: int = 1_000
@@ -133,9 +139,20 @@ class Args:
         for name in ("total_timesteps", "num_envs", "grid_size", "frame_stack", "eval_episodes", "test_num_envs", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_minutes", "max_cpu_minutes"):
-            if getattr(self, name) is not None and getattr(self, name) <= 0:
+        for name in ("train_subset", "test_images"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1 (or none: the whole split), got {getattr(self, name)}")
+        if self.eval_freq < 1:
+            raise ValueError(f"--eval-freq must be >= 1 env steps, got {self.eval_freq}")
+        if self.checkpoint_freq < 0:
+            raise ValueError(f"--checkpoint-freq must be >= 1 env steps (or 0: no checkpoint.zip), got {self.checkpoint_freq}")
+        for name in ("max_minutes", "max_cpu_minutes", "learning_rate", "pixel_std"):
+            if getattr(self, name) is not None and not getattr(self, name) > 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be > 0 (or none), got {getattr(self, name)}")
+        if self.env not in gym.registry or "glimpse_env" not in str(gym.registry[self.env].vector_entry_point):
+            known = sorted(i for i, spec in gym.registry.items() if "glimpse_env" in str(spec.vector_entry_point))
+            raise ValueError(f"--env must be a registered glimpse environment, one of {known}; got {self.env!r}")
+        check_device(self.device)
         try:
             self.hidden_layers()
         except ValueError:
@@ -152,7 +169,8 @@ class Args:
 
 def build_model(args: Args, env):
     algo_cls, policy = ALGOS[args.algo]
-    extractor = dict(what_size=args.what_size, where_size=args.where_size, output_size=args.glimpse_out)
+    extractor = dict(what_size=args.what_size, where_size=args.where_size, output_size=args.glimpse_out,
+                     pixel_mean=args.pixel_mean, pixel_std=args.pixel_std)  # fmt: skip
     policy_kwargs = dict(features_extractor_class=GlimpseExtractor, features_extractor_kwargs=extractor,
                          net_arch=args.hidden_layers())  # fmt: skip
     if args.algo == "recurrent_ppo":
@@ -226,4 +244,4 @@ def main(args: Args) -> float:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    main(parse_config(Args))
+    run_main(main, parse_config(Args))

@@ -34,11 +34,11 @@ from typing import Literal, Optional
 import torch
 from tqdm.auto import tqdm
 
-from agents.cli import parse_config
+from agents.cli import check_device, parse_config, run_main
 from agents.tracking import init_wandb, rgb_to_wandb
 from seq_attention.batching import encode_pairs
 from seq_attention.checkpoints import load_translator, save_translation_checkpoint
-from seq_attention.data import load_pairs
+from seq_attention.data import MULTI30K_LANGS, TATOEBA_LANGS, load_pairs
 from seq_attention.decoding import translate
 from seq_attention.models import ModelConfig, build_model, count_parameters
 from seq_attention.plots import attention_image
@@ -130,6 +130,16 @@ class Args:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if self.src == self.tgt:
             raise ValueError(f"--src and --tgt must differ, got {self.src!r} for both")
+        langs = MULTI30K_LANGS if self.corpus == "multi30k" else TATOEBA_LANGS
+        for name in ("src", "tgt"):
+            if getattr(self, name) not in langs:
+                raise ValueError(f"--{name} must be one of {langs} for --corpus {self.corpus}, got {getattr(self, name)!r}")
+        for name in ("train_limit", "val_limit"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1 sentence pairs (or none: all), got {getattr(self, name)}")
+        if self.threads < 0:
+            raise ValueError(f"--threads must be >= 1 (or 0: torch's default), got {self.threads}")
+        check_device(self.device)
 
 
 def model_config(args: Args, src_vocab: int, tgt_vocab: int) -> ModelConfig:
@@ -297,4 +307,4 @@ def main(args: Args) -> float:
 
 
 if __name__ == "__main__":
-    main(parse_config(Args))
+    run_main(main, parse_config(Args))

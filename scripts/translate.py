@@ -22,7 +22,7 @@ from typing import Optional
 
 import torch
 
-from agents.cli import parse_config
+from agents.cli import check_device, parse_config, run_main
 from seq_attention.checkpoints import load_translator, positional_flags
 from seq_attention.decoding import translate
 from seq_attention.plots import save_attention_png
@@ -58,6 +58,9 @@ class Args:
             raise ValueError("give exactly one of a sentence (--text or the second positional argument) or --file")
         if self.beam < 1:
             raise ValueError(f"--beam must be at least 1, got {self.beam}")
+        if self.threads < 0:
+            raise ValueError(f"--threads must be >= 1 (or 0: torch's default), got {self.threads}")
+        check_device(self.device)
 
 
 def main(args: Args) -> list[str]:
@@ -91,4 +94,4 @@ def main(args: Args) -> list[str]:
 
 
 if __name__ == "__main__":
-    main(parse_config(Args, positional_flags(sys.argv[1:], ["--checkpoint", "--text"])))
+    run_main(main, parse_config(Args, positional_flags(sys.argv[1:], ["--checkpoint", "--text"])))

@@ -265,6 +265,10 @@ def translate(
     Returns:
         ``(texts, translations)``: detokenised strings, and the :class:`Translation` of each.
     """
+    if isinstance(sentences, str):  # a str is a sequence too: of one-character "sentences"
+        raise TypeError(f"sentences must be a list of strings, got one str {sentences[:40]!r}; pass [sentence]")
+    if beam < 1:
+        raise ValueError(f"beam must be >= 1 (1: greedy), got {beam}")
     was_training = model.training
     model.eval()
     ids = [s + [EOS] for s in src_tokenizer.encode(list(sentences))]

@@ -213,6 +213,7 @@ def test_test_split_is_fixed_and_training_is_augmented(data_dir):
         (np.zeros((4, 5, 5), np.uint8), np.zeros(4), "integers"),
         (np.zeros((4, 5, 5), np.uint8), -np.ones(4, int), ">= 0"),
         (np.zeros((0, 5, 5), np.uint8), np.zeros(0, int), "empty"),
+        (np.zeros((4, 32, 32, 3), np.uint8), np.zeros(4, int), r"look like \(N, H, W, C\); channels come first"),
     ],
 )
 def test_bad_user_images_are_explained(images, labels, message):

@@ -105,6 +105,7 @@ def test_random_start_is_seeded(toy_images):
         (act([0, 0], label=1.0), "integer"),
         ({"location": np.zeros(2, np.float32)}, "dict with keys"),
         (np.zeros(3), "dict with keys"),
+        ({"location": "ab", "label": 0}, "action must hold numbers"),
     ],
 )
 def test_bad_actions_are_explained(toy_images, action, message):
@@ -123,6 +124,10 @@ def test_bad_actions_are_explained(toy_images, action, message):
         (dict(render_mode="human"), "render_mode"),
         (dict(n_classes=2), "n_classes=2 but the labels go up to 3"),
         (dict(max_images=-1), "max_images must be a positive integer or None, got -1"),
+        (dict(max_images=2.5), "max_images must be a positive integer or None, got 2.5"),
+        (dict(canvas_size=60.5), "canvas_size must be a whole number >= 0 .or None., got 60.5"),
+        (dict(canvas_size=40, n_clutter=-1), "n_clutter must be a whole number >= 0, got -1"),
+        (dict(canvas_size=40, n_clutter=2.5), "n_clutter must be a whole number >= 0, got 2.5"),
     ],
 )
 def test_bad_arguments_are_explained(toy_images, kwargs, message):
@@ -130,6 +135,14 @@ def test_bad_arguments_are_explained(toy_images, kwargs, message):
     args = dict(images=images, labels=labels) | kwargs
     with pytest.raises(ValueError, match=message):
         GlimpseEnv(**args)
+
+
+@pytest.mark.parametrize("index", [2.7, True, "3"])
+def test_reset_index_must_be_an_integer(toy_images, index):
+    env = toy_env(toy_images)
+    env.reset(options={"index": np.int64(3)})
+    with pytest.raises(ValueError, match="options\\['index'\\] must be an integer image index"):
+        env.reset(options={"index": index})
 
 
 def test_render_draws_the_glimpse(toy_images):

@@ -69,6 +69,42 @@ def test_extractor_is_the_glimpse_network_frame_by_frame(n_stack):
         torch.testing.assert_close(features[:, s * 32 : (s + 1) * 32], g_s)
 
 
+def test_extractor_standardises_pixels_when_asked():
+    space = gym.spaces.Dict(glimpse=gym.spaces.Box(0, 1, (1, 4, 4), np.float32), location=gym.spaces.Box(-1, 1, (2,), np.float32))
+    torch.manual_seed(0)
+    raw = GlimpseExtractor(space, what_size=8, where_size=8, output_size=8)
+    torch.manual_seed(0)
+    standard = GlimpseExtractor(space, what_size=8, where_size=8, output_size=8, pixel_mean=0.1307, pixel_std=0.3081)
+    glimpse, location = torch.rand(3, 1, 4, 4), torch.zeros(3, 2)
+    torch.testing.assert_close(standard({"glimpse": glimpse, "location": location}),
+                               raw({"glimpse": (glimpse - 0.1307) / 0.3081, "location": location}))  # fmt: skip
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--test-images", "-5"], "--test-images must be >= 1"), (["--train-subset", "0"], "--train-subset must be >= 1"),
+    (["--eval-freq", "0"], "--eval-freq must be >= 1"), (["--checkpoint-freq", "-1"], "--checkpoint-freq must be >= 1"),
+    (["--learning-rate", "-1"], "--learning-rate must be > 0"), (["--env", "CartPole-v1"], "registered glimpse environment"),
+    (["--env", "GlimpseFoo-v0"], "GlimpseMNIST-v0"), (["--device", "gpu"], "unknown device"),
+])  # fmt: skip
+def test_train_script_refuses_bad_settings(argv, message, capsys):
+    import importlib.util
+
+    from agents.cli import parse_config
+
+    spec = importlib.util.spec_from_file_location("train_sb3_script", REPO / "scripts" / "train_sb3.py")
+    module = sys.modules["train_sb3_script"] = importlib.util.module_from_spec(spec)  # dataclasses look it up
+    spec.loader.exec_module(module)
+    Args = module.Args
+    with pytest.raises(SystemExit):
+        parse_config(Args, argv)
+    assert message in capsys.readouterr().err
+
+
+def test_evaluate_refuses_an_empty_image_count():
+    with pytest.raises(ValueError, match="n_images must be a positive number"):
+        evaluate(None, None, 0)
+
+
 def test_extractor_rejects_other_observations():
     with pytest.raises(TypeError, match="Dict"):
         GlimpseExtractor(gym.spaces.Box(0, 1, (4,), np.float32))

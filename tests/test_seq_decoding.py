@@ -100,6 +100,13 @@ def test_length_limit_and_attention_shapes():
             torch.testing.assert_close(hyp.attention.sum(-1), torch.ones(produced))
 
 
+def test_translate_refuses_a_bare_string():
+    from seq_attention.decoding import translate
+
+    with pytest.raises(TypeError, match="pass \\[sentence\\]"):
+        translate(random_model("bahdanau"), "Ein Mann", None, None)
+
+
 def test_beam_width_is_checked():
     model = random_model("bahdanau")
     src, lengths = sources()

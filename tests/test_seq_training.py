@@ -138,3 +138,13 @@ def test_a_foreign_checkpoint_is_refused(tmp_path):
         load_translator(tmp_path / "ram.pt")
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_translator(tmp_path / "missing.pt")
+
+
+def test_bleu_by_length_buckets_must_increase():
+    from seq_attention.metrics import bleu_by_length
+
+    text = ["a man sleeps", "two dogs run in the park"]
+    rows = bleu_by_length(text, text, text, [1, 5])
+    assert [(label, n) for label, n, _ in rows] == [("1-4", 1), ("5+", 1)]
+    with pytest.raises(ValueError, match="edges must be increasing"):
+        bleu_by_length(text, text, text, [20, 10, 1])

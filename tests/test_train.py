@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from agents.checkpoint import CheckpointError, atomic_save, load_checkpoint
-from agents.cli import parse_config
+from agents.cli import UsageError, check_device, parse_config, run_main
 from agents.trainer import TrainConfig, build_env, train
 from tests.conftest import REPO
 from tests.wandb_records import history
@@ -175,8 +175,9 @@ def test_checkpoint_is_atomic_data_and_checks_its_kind(tmp_path):
     with pytest.raises(CheckpointError, match="holds a 'ram' checkpoint, but a 'translation' one"):
         load_checkpoint(path, "translation")
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match="not a readable checkpoint") as error:
         load_checkpoint(tmp_path / "bad.pt", "ram")
+    assert "weights_only` set to `False" not in str(error.value)  # torch's advice would run a foreign file's code
     with pytest.raises(CheckpointError, match="no checkpoint at"):
         load_checkpoint(tmp_path / "missing.pt", "ram")
 
@@ -196,6 +197,28 @@ def test_cli_is_built_from_the_dataclass():
     assert parse_config(Args, ["--flag", "false"]).flag is False
     with pytest.raises(SystemExit):
         parse_config(Args, ["--rate", "fast"])
+
+
+def test_a_users_mistake_found_while_running_ends_without_a_traceback(capsys):
+    def missing(_):
+        load_checkpoint("no/such.pt", "ram")
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(missing, None)
+    assert exit_info.value.code == 2 and "error: no checkpoint at no/such.pt" in capsys.readouterr().err
+    with pytest.raises(KeyError):  # a bug is not a user's mistake: its traceback stays
+        run_main(lambda _: {}["x"], None)
+
+
+def test_devices_are_checked_before_anything_runs():
+    assert check_device("cpu") == "cpu"
+    with pytest.raises(UsageError, match="unknown device 'gpu'"):
+        check_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UsageError, match="sees no CUDA GPU here; use --device cpu"):
+            check_device("cuda")
+    with pytest.raises(UsageError, match="runs on cpu or cuda"):
+        check_device("meta")
 
 
 @pytest.mark.parametrize("script", ["train_ram", "evaluate", "train_sb3"])
@@ -267,5 +290,7 @@ def test_train_and_evaluate_scripts(tmp_path, data_dir):
     assert result.stdout.strip().splitlines()[-1].startswith("train_error=")
     result = run_script(str(REPO / "scripts" / "evaluate.py"), str(out / "best.pt"), "--subset", "0", cwd=tmp_path)
     assert result.returncode != 0 and "subset must be a positive number of images" in result.stderr  # not 0.00 %
+    result = run_script(str(REPO / "scripts" / "evaluate.py"), str(out / "missing.pt"), cwd=tmp_path)
+    assert result.returncode == 2 and "no checkpoint at" in result.stderr and "Traceback" not in result.stderr
     result = run_script(str(REPO / "scripts" / "train_ram.py"), "--std", "-1", cwd=tmp_path)
     assert result.returncode != 0 and "std must be a number > 0" in result.stderr

@@ -150,6 +150,18 @@ def test_sb3_check_env_passes_on_wrapped_envs(encoding):
         gymnasium_check_env(env, skip_render_check=True)
 
 
+@pytest.mark.parametrize("encoding", ["multidiscrete", "box"])
+def test_gymnasium_check_env_passes_on_a_registered_id_wrapped(encoding):
+    data_dir = mnist_dir()
+    if data_dir is None:
+        pytest.skip("MNIST not found in $GLIMPSE_DATA_DIR or <repo>/../shared/data")
+    env = wrap_actions(gym.make("GlimpseMNIST-v0", max_images=50, data_dir=data_dir, download=False), encoding)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gymnasium_check_env(env, skip_render_check=True)  # it remakes the env from env.spec, which must name the wrapper
+    assert type(env.spec.make()) is type(env)
+
+
 @pytest.mark.parametrize("env_id", sorted(glimpse_env.ENV_IDS))
 def test_sb3_check_env_passes_on_registered_ids(env_id):
     data_dir = mnist_dir()
