@@ -48,7 +48,10 @@ def load_checkpoint(path: str | os.PathLike, kind: str, map_location="cpu") -> d
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises several types for truncated or foreign files
         # torch's own text goes on to suggest weights_only=False, which would run a foreign file's code
-        first = str(err).strip().splitlines()[0].split(". ")[0][:160] if str(err).strip() else ""
+        text = " ".join(str(err).split())
+        first = text.split(". ")[0][:160]
+        if "WeightsUnpickler error:" in text:  # the reason, after torch's advice
+            first += ": " + text.split("WeightsUnpickler error:")[1].split(" Check the documentation")[0].strip()[:160]
         raise CheckpointError(
             f"{path} is not a readable checkpoint ({type(err).__name__}{': ' + first if first else ''}); "
             "it is truncated, corrupt or not written by this project's training scripts"

@@ -53,15 +53,15 @@ def check_device(device: str) -> str:
     return device
 
 
-def run_main(main: Callable[[T], Any], args: T) -> Any:
-    """``main(args)`` for a script's entry line: a user's mistake found while running (a missing,
+def run_main(main: Callable[..., Any], *args: Any) -> Any:
+    """``main(*args)`` for a script's entry line: a user's mistake found while running (a missing,
     corrupt or wrong-kind checkpoint, missing data files, a :class:`UsageError`) ends the script
     with ``error: <message>`` and exit status 2 instead of a traceback."""
     from agents.checkpoint import CheckpointError
     from glimpse_env.mnist import DataError
 
     try:
-        return main(args)
+        return main(*args)
     except (UsageError, CheckpointError, DataError) as err:
         print(f"{os.path.basename(sys.argv[0])}: error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -249,6 +249,8 @@ def evaluate(model: RecurrentAttentionModel, envs, images, *, rollouts: int = 1,
     """
     if rollouts < 1:
         raise ValueError(f"rollouts must be >= 1, got {rollouts}")
+    if np.isscalar(images) and images < 1:  # an array may be empty: a rank's shard of a few images
+        raise ValueError(f"images must be a positive count (or an array of indices), got {images}")
     images = np.arange(images) if np.isscalar(images) else np.asarray(images)
     n_images = len(images)
     was_training = model.training

@@ -169,6 +169,15 @@ before translated_cpu120_zi_std0.1_lstm --env GlimpseTranslatedMNIST-v0 --max-cp
 # this session (2026-11-27): the cluttered 60x60 and MNIST rows at 120 CPU-minutes
 before c60_cpu120_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 120 --epochs 1000 --std 0.1 --cell lstm
 run mnist_cpu120_zi_lwd1_shift2 --env GlimpseMNIST-v0 --max-cpu-minutes 120 --epochs 1000
+# this session (2026-11-27, second): the two 120 CPU-minute canvas runs resumed to 220 CPU-minutes
+# in all (--resume keeps the run's clock: the cosine restarts at 0.43x the peak rate and anneals over
+# the last 100), and the random-glimpse control with the canvas recipe
+for name in c60 translated; do
+  [ -d "$RUNS/${name}_cpu220r_zi_std0.1_lstm" ] || cp -r "$RUNS/${name}_cpu120_zi_std0.1_lstm" "$RUNS/${name}_cpu220r_zi_std0.1_lstm"
+done
+run c60_cpu220r_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 220 --epochs 1000 --std 0.1 --cell lstm --resume
+run translated_cpu220r_zi_std0.1_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 220 --epochs 1000 --std 0.1 --cell lstm --resume
+run c60_cpu10_randglimpse_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --epochs 1000 --std 0.1 --cell lstm --random-glimpses
 # the public PyTorch RAM's own code under the same protocol (needs a checkout of it; skipped otherwise)
 REFERENCE=${REFERENCE:-/tmp/recurrent-visual-attention}
 if [ -f "$REFERENCE/model.py" ]; then

@@ -105,8 +105,14 @@ class ImageSource:
         self._device_copies: dict[torch.device, dict[str, torch.Tensor]] = {}
         if canvas_size is not None and not self.augment:
             layouts = self.draw_layouts(np.random.default_rng(fixed_seed), np.arange(N))
-            # in chunks: the int32 scratch canvas of 10,000 100x100 images would take 400 MB at once
-            canvases = np.concatenate([self.render(chunk) for chunk in np.array_split(layouts, -(-N // 2048))])
+            # in chunks, into one array: the int32 scratch canvas of 10,000 100x100 images would take
+            # 400 MB at once, and concatenating the chunks would hold every canvas twice
+            canvases = None
+            for start in range(0, N, 2048):
+                chunk = self.render(layouts[start : start + 2048])
+                if canvases is None:
+                    canvases = np.empty((N, *chunk.shape[1:]), chunk.dtype)
+                canvases[start : start + len(chunk)] = chunk
             canvases.setflags(write=False)
             self.fixed_canvases = canvases
             # render() above cached device tensors before the canvases existed: drop them so that

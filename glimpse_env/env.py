@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import gymnasium as gym
@@ -91,7 +92,7 @@ def check_actions(location, label, n: int | None, n_classes: int, check_values: 
         label = torch.as_tensor(label)
     except (TypeError, ValueError, RuntimeError):
         raise ValueError(
-            f"action must hold numbers: 'location' (x, y in [-1, 1]) and 'label' (a class index), got {location!r} and {label!r}"
+            f"action must hold numbers in arrays: 'location' (x, y in [-1, 1]) and 'label' (a class index), got {location!r} and {label!r}"
         ) from None
     want_location, want_label = ((2,), ()) if n is None else ((n, 2), (n,))
     if location.shape != want_location:
@@ -216,9 +217,12 @@ class GlimpseEnv(gym.Env):
         index = None
         if options and options.get("index") is not None:
             index = options["index"]
-            if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
-                raise ValueError(f"options['index'] must be an integer image index, got {index!r}")
-            index = int(index)
+            try:
+                if isinstance(index, (bool, np.bool_)):
+                    raise TypeError
+                index = operator.index(index)  # ints, NumPy and 0-d tensor integers; not 2.7 or "3"
+            except TypeError:
+                raise ValueError(f"options['index'] must be an integer image index, got {index!r}") from None
             if not 0 <= index < self.config.source.n_images:
                 raise ValueError(f"options['index'] must be in [0, {self.config.source.n_images}), got {index}")
             index = np.array([index])

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 import glimpse_env  # noqa: F401  (registers the ids)
+from agents.cli import check_device, run_main
 from agents.tracking import cpu_name
 
 
@@ -63,6 +64,8 @@ def main() -> None:
         parser.error(f"unknown env id {args.env!r}; registered glimpse environments: {sorted(glimpse_env.ENV_IDS)}")
     if min(args.num_envs) < 1 or args.seconds <= 0 or (args.threads is not None and args.threads < 1):
         parser.error("--num-envs, --seconds and --threads must be positive")
+    if args.device is not None:
+        check_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     kwargs = {"data_dir": args.data_dir} if args.data_dir else {}
@@ -100,4 +103,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

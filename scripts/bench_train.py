@@ -27,6 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from agents.reinforce import reinforce_loss, rollout
+from agents.cli import check_device, run_main
 from agents.tracking import cpu_name
 from agents.trainer import TrainConfig, build_env, build_model
 from glimpse_env.datasets import make_source
@@ -148,6 +149,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="minimum timing per measurement")
     parser.add_argument("--out", default="benchmarks/train")
     args = parser.parse_args()
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
+    check_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     rows = []
@@ -183,4 +187,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

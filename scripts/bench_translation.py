@@ -70,6 +70,19 @@ class Args:
     out: Optional[str] = None
     """append the Markdown table to this file"""
 
+    def __post_init__(self):
+        for name in ("batches", "decode_sentences", "max_tokens", "vocab_size", "embed_size", "hidden_size",
+                     "transformer_hidden_size", "attention_size", "layers", "heads", "threads"):  # fmt: skip
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.warmup < 0:
+            raise ValueError(f"--warmup must be >= 0 batches, got {self.warmup}")
+        if self.train_pairs is not None and self.train_pairs < 1:
+            raise ValueError(f"--train-pairs must be >= 1 (or none: all), got {self.train_pairs}")
+        unknown = sorted(set(self.models.split(",")) - set(MODELS))
+        if unknown:
+            raise ValueError(f"--models must be a comma-separated subset of {list(MODELS)}, got unknown {unknown}")
+
 
 def cpu_name() -> str:
     try:

@@ -50,7 +50,7 @@ class Args:
     """reference translations, line-aligned with --src-file"""
     corpus: Optional[Literal["multi30k", "tatoeba"]] = None
     """score a corpus split instead of files (languages from the checkpoint)"""
-    split: Literal["train", "val", "test"] = "test"
+    split: Literal["train", "val", "test", "test_2016_flickr"] = "test"
     """corpus split: train, val, test (multi30k test is test_2016_flickr)"""
     data_dir: Optional[str] = None
     """data directory (default: $GLIMPSE_DATA_DIR, else ~/.cache/glimpse-attention/data)"""

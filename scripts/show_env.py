@@ -18,6 +18,7 @@ import matplotlib
 import numpy as np
 
 import glimpse_env
+from agents.cli import run_main
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file backend)
@@ -78,4 +79,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -149,8 +149,12 @@ class Args:
         for name in ("max_minutes", "max_cpu_minutes", "learning_rate", "pixel_std"):
             if getattr(self, name) is not None and not getattr(self, name) > 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be > 0 (or none), got {getattr(self, name)}")
-        if self.env not in gym.registry or "glimpse_env" not in str(gym.registry[self.env].vector_entry_point):
-            known = sorted(i for i, spec in gym.registry.items() if "glimpse_env" in str(spec.vector_entry_point))
+        try:  # gym.spec also takes "module:Env-v0", importing the module that registers a user's env
+            spec = gym.spec(self.env)
+        except gym.error.Error:
+            spec = None
+        if spec is None or "glimpse_env" not in str(spec.vector_entry_point):
+            known = sorted(i for i, s in gym.registry.items() if "glimpse_env" in str(s.vector_entry_point))
             raise ValueError(f"--env must be a registered glimpse environment, one of {known}; got {self.env!r}")
         check_device(self.device)
         try:

@@ -131,8 +131,8 @@ class Args:
         if self.src == self.tgt:
             raise ValueError(f"--src and --tgt must differ, got {self.src!r} for both")
         langs = MULTI30K_LANGS if self.corpus == "multi30k" else TATOEBA_LANGS
-        for name in ("src", "tgt"):
-            if getattr(self, name) not in langs:
+        for name in ("src", "tgt"):  # a resumed run takes its corpus and languages from its checkpoint
+            if not self.resume and getattr(self, name) not in langs:
                 raise ValueError(f"--{name} must be one of {langs} for --corpus {self.corpus}, got {getattr(self, name)!r}")
         for name in ("train_limit", "val_limit"):
             if getattr(self, name) is not None and getattr(self, name) < 1:

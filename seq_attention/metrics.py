@@ -64,8 +64,10 @@ def bleu_by_length(
     _check(hypotheses, references)
     if len(sources) != len(hypotheses):
         raise ValueError(f"got {len(sources)} sources for {len(hypotheses)} hypotheses")
-    if not edges or any(b <= a for a, b in zip(edges, edges[1:])) or edges[0] < 0:
-        raise ValueError(f"edges must be increasing word counts >= 0, like 1,5,10,15,20; got {list(edges)}")
+    edges = list(edges)
+    if not edges or any(int(e) != e for e in edges) or edges[0] < 0 or any(b <= a for a, b in zip(edges, edges[1:])):
+        raise ValueError(f"edges must be increasing whole word counts >= 0, like 1,5,10,15,20; got {edges}")
+    edges = [int(e) for e in edges]
     rows = []
     for k, low in enumerate(edges):
         high = edges[k + 1] if k + 1 < len(edges) else None

@@ -140,7 +140,8 @@ def test_bad_arguments_are_explained(toy_images, kwargs, message):
 @pytest.mark.parametrize("index", [2.7, True, "3"])
 def test_reset_index_must_be_an_integer(toy_images, index):
     env = toy_env(toy_images)
-    env.reset(options={"index": np.int64(3)})
+    for fine in (np.int64(3), np.array(3), torch.tensor(3)):
+        env.reset(options={"index": fine})
     with pytest.raises(ValueError, match="options\\['index'\\] must be an integer image index"):
         env.reset(options={"index": index})
 

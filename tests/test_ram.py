@@ -249,6 +249,10 @@ def test_evaluation_counts_glimpses_parked_on_the_border(toy_images):
     torch.nn.init.constant_(parked.location_net.mean.bias, 5.0)  # tanh(5): every mean at the corner
     result = evaluate(parked, envs, 10)
     assert result["border"] == [100.0, 100.0, 100.0] and result["n"] == 10
+    assert evaluate(parked, envs, np.array([], dtype=int))["n"] == 0  # a rank's empty shard
+    for bad, message in [(dict(images=0), "images must be a positive count"), (dict(images=10, rollouts=0), "rollouts must be >= 1")]:
+        with pytest.raises(ValueError, match=message):
+            evaluate(parked, envs, **bad)
 
 
 @pytest.mark.parametrize(

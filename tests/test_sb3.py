@@ -86,13 +86,14 @@ def test_extractor_standardises_pixels_when_asked():
     (["--learning-rate", "-1"], "--learning-rate must be > 0"), (["--env", "CartPole-v1"], "registered glimpse environment"),
     (["--env", "GlimpseFoo-v0"], "GlimpseMNIST-v0"), (["--device", "gpu"], "unknown device"),
 ])  # fmt: skip
-def test_train_script_refuses_bad_settings(argv, message, capsys):
+def test_train_script_refuses_bad_settings(argv, message, capsys, monkeypatch):
     import importlib.util
 
     from agents.cli import parse_config
 
     spec = importlib.util.spec_from_file_location("train_sb3_script", REPO / "scripts" / "train_sb3.py")
-    module = sys.modules["train_sb3_script"] = importlib.util.module_from_spec(spec)  # dataclasses look it up
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "train_sb3_script", module)  # dataclasses look their module up
     spec.loader.exec_module(module)
     Args = module.Args
     with pytest.raises(SystemExit):

@@ -232,3 +232,12 @@ def test_bad_arguments_are_refused_with_the_reason(capsys):
         with pytest.raises(SystemExit):
             parse_config(load_script(script).Args, argv)
         assert message in capsys.readouterr().err, (script, argv)
+    bench = load_script("bench_translation")
+    for argv, message in [(["--train-pairs", "-1"], "--train-pairs must be >= 1"), (["--models", "bahdanau,rnn"], "unknown ['rnn']")]:
+        with pytest.raises(SystemExit):
+            parse_config(bench.Args, argv)
+        assert message in capsys.readouterr().err
+    # a resumed run takes its languages from its checkpoint; the Multi30k test file goes by its own name too
+    assert parse_config(train.Args, ["--corpus", "tatoeba", "--resume"]).resume
+    assert parse_config(load_script("evaluate_translation").Args, ["--checkpoint", "x.pt", "--corpus", "multi30k",
+                                                                   "--split", "test_2016_flickr"]).split == "test_2016_flickr"  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -146,5 +147,7 @@ def test_bleu_by_length_buckets_must_increase():
     text = ["a man sleeps", "two dogs run in the park"]
     rows = bleu_by_length(text, text, text, [1, 5])
     assert [(label, n) for label, n, _ in rows] == [("1-4", 1), ("5+", 1)]
-    with pytest.raises(ValueError, match="edges must be increasing"):
-        bleu_by_length(text, text, text, [20, 10, 1])
+    assert bleu_by_length(text, text, text, np.array([1, 5])) == rows
+    for bad in ([20, 10, 1], [1.5, 5]):
+        with pytest.raises(ValueError, match="edges must be increasing whole word counts"):
+            bleu_by_length(text, text, text, bad)
