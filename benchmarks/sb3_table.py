@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 NAMES = {"a2c": "A2C", "ppo": "PPO", "recurrent_ppo": "RecurrentPPO"}
-ORDER = ["mnist_a2c", "mnist_ppo", "mnist_rppo", "cluttered_a2c", "cluttered_ppo", "cluttered_rppo"]
+ORDER = ["mnist_a2c", "mnist_a2c_std", "mnist_ppo", "mnist_rppo", "cluttered_a2c", "cluttered_ppo", "cluttered_rppo"]
 
 
 def main(runs: Path) -> None:
