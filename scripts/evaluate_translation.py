@@ -32,7 +32,7 @@ from agents.cli import check_device, parse_config, run_main
 from seq_attention.checkpoints import load_translator, positional_flags
 from seq_attention.data import load_pairs, read_parallel
 from seq_attention.decoding import translate
-from seq_attention.metrics import bleu_by_length, corpus_scores
+from seq_attention.metrics import bleu_by_length, corpus_scores, length_edges
 from seq_attention.plots import plot_bleu_by_length
 
 
@@ -98,12 +98,9 @@ class Args:
         if not self.length_buckets:
             return None
         try:
-            edges = [int(x) for x in self.length_buckets.split(",")]
+            return length_edges(int(x) for x in self.length_buckets.split(","))
         except ValueError:
-            edges = []
-        if not edges or edges[0] < 0 or any(b <= a for a, b in zip(edges, edges[1:])):
-            raise ValueError(f"--length-buckets must be increasing word counts like 1,5,10,15,20; got {self.length_buckets!r}")
-        return edges
+            raise ValueError(f"--length-buckets must be increasing word counts like 1,5,10,15,20; got {self.length_buckets!r}") from None
 
 
 def main(args: Args) -> float:

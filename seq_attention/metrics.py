@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-__all__ = ["Scores", "bleu_by_length", "corpus_scores"]
+__all__ = ["Scores", "bleu_by_length", "corpus_scores", "length_edges"]
 
 
 @dataclass
@@ -48,6 +48,14 @@ def corpus_scores(hypotheses: Sequence[str], references: Sequence[str]) -> Score
     return Scores(bleu_score.score, chrf_score.score, str(bleu.get_signature()), str(chrf.get_signature()), len(hypotheses))
 
 
+def length_edges(edges: Sequence[int]) -> list[int]:
+    """``edges`` as a list of ints if they are increasing whole word counts >= 0, else ``ValueError``."""
+    edges = list(edges)
+    if not edges or any(int(e) != e for e in edges) or edges[0] < 0 or any(b <= a for a, b in zip(edges, edges[1:])):
+        raise ValueError(f"edges must be increasing whole word counts >= 0, like 1,5,10,15,20; got {edges}")
+    return [int(e) for e in edges]
+
+
 def bleu_by_length(
     hypotheses: Sequence[str], references: Sequence[str], sources: Sequence[str], edges: Sequence[int]
 ) -> list[tuple[str, int, float]]:
@@ -64,10 +72,7 @@ def bleu_by_length(
     _check(hypotheses, references)
     if len(sources) != len(hypotheses):
         raise ValueError(f"got {len(sources)} sources for {len(hypotheses)} hypotheses")
-    edges = list(edges)
-    if not edges or any(int(e) != e for e in edges) or edges[0] < 0 or any(b <= a for a, b in zip(edges, edges[1:])):
-        raise ValueError(f"edges must be increasing whole word counts >= 0, like 1,5,10,15,20; got {edges}")
-    edges = [int(e) for e in edges]
+    edges = length_edges(edges)
     rows = []
     for k, low in enumerate(edges):
         high = edges[k + 1] if k + 1 < len(edges) else None
