@@ -40,6 +40,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecFrameStack, VecMonitor
 
 import glimpse_env  # noqa: F401  (registers the ids)
 from agents.ram import GlimpseNetwork
+from glimpse_env.checks import check_int
 from glimpse_env.files import atomic_file
 from glimpse_env.wrappers import wrap_actions
 
@@ -204,8 +205,7 @@ def make_sb3_env(env_id: str, num_envs: int, split: str = "train", action: str =
                  grid_size: int = 7, frame_stack: int = 1, seed: int | None = None, **env_kwargs) -> VecEnv:
     """``gym.make_vec(env_id)`` (the native vector env), action wrapper, :class:`SB3VecEnv`, ``VecMonitor``,
     and ``VecFrameStack`` when ``frame_stack > 1``. ``env_kwargs`` go to the env (``max_images=...``)."""
-    if isinstance(frame_stack, bool) or not isinstance(frame_stack, int) or frame_stack < 1:
-        raise ValueError(f"frame_stack must be an integer >= 1, got {frame_stack!r}")
+    check_int("frame_stack", frame_stack)
     venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", split=split, **env_kwargs)
     env: VecEnv = VecMonitor(SB3VecEnv(wrap_actions(venv, action, grid_size)))
     if frame_stack > 1:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from glimpse_env.checks import check_int
 from glimpse_env.mnist import SPLITS, DataError, load_mnist, resolve_data_dir
 
 __all__ = ["TASKS", "DataError", "ImageSource", "load_mnist", "make_source"]
@@ -80,9 +81,9 @@ class ImageSource:
         self.base_images = images
         self.labels = labels
         N, C, H, W = images.shape
-        for name, value in (("canvas_size", canvas_size), ("n_clutter", n_clutter)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0):
-                raise ValueError(f"{name} must be a whole number >= 0{' (or None)' if name == 'canvas_size' else ''}, got {value!r}")
+        if canvas_size is not None:
+            check_int("canvas_size", canvas_size, 0, " (or None)")
+        check_int("n_clutter", n_clutter, 0)
         if canvas_size is not None and canvas_size < max(H, W):
             raise ValueError(f"canvas_size={canvas_size} is smaller than the images ({H}x{W})")
         if n_clutter and canvas_size is None:
@@ -326,8 +327,8 @@ def make_source(
     first images of the split. Sources of MNIST splits are cached per process (their fixed canvases
     are generated once).
     """
-    if max_images is not None and (isinstance(max_images, bool) or not isinstance(max_images, (int, np.integer)) or max_images < 1):
-        raise ValueError(f"max_images must be a positive integer or None, got {max_images!r}")
+    if max_images is not None:
+        check_int("max_images", max_images, 1, " or None")
     if images is not None or labels is not None:
         images, labels = check_user_images(images, labels)
         if max_images is not None:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from glimpse_env.checks import check_int
 from glimpse_env.datasets import ImageSource, make_source
 from glimpse_env.episodes import START_MODES, GlimpseEpisodes
 from glimpse_env.render import draw_episode
@@ -40,8 +41,7 @@ class GlimpseConfig:
         download: bool = True,
     ):
         check_sensor_params(glimpse_size, n_scales, scale_factor)
-        if isinstance(n_glimpses, bool) or not isinstance(n_glimpses, (int, np.integer)) or n_glimpses < 1:
-            raise ValueError(f"n_glimpses must be an integer >= 1, got {n_glimpses!r}")
+        check_int("n_glimpses", n_glimpses)
         if start not in START_MODES:
             raise ValueError(f"start must be one of {START_MODES}, got {start!r}")
         self.source: ImageSource = make_source(

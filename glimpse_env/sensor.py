@@ -37,26 +37,16 @@ import functools
 import numpy as np
 import torch
 
+from glimpse_env.checks import check_int
+
 __all__ = ["extract_glimpses", "summed_area_table", "glimpses_from_table", "check_sensor_params"]
 
 
 def check_sensor_params(glimpse_size: int, n_scales: int, scale_factor: int) -> None:
     """Raise ``ValueError`` unless the sensor parameters are positive integers (scale factor >= 1)."""
-    for name, value, low in (
-        ("glimpse_size", glimpse_size, 1),
-        ("n_scales", n_scales, 1),
-        ("scale_factor", scale_factor, 1),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(
-                f"{name} must be an integer >= {low}, got {value!r}"
-                + (
-                    " (scale_factor is an integer so that every coarse pixel averages a whole "
-                    "block of image pixels)"
-                    if name == "scale_factor"
-                    else ""
-                )
-            )
+    check_int("glimpse_size", glimpse_size)
+    check_int("n_scales", n_scales)
+    check_int("scale_factor", scale_factor, 1, " (so that every coarse pixel averages a whole block of image pixels)")
 
 
 def summed_area_table(images: torch.Tensor) -> torch.Tensor:

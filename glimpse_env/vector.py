@@ -10,6 +10,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from glimpse_env.checks import check_int
 from glimpse_env.env import GlimpseConfig, check_actions, split_action
 from glimpse_env.render import draw_episode
 
@@ -47,8 +48,7 @@ class GlimpseVectorEnv(VectorEnv):
     def __init__(self, num_envs: int = 1, images=None, labels=None, task="mnist", split="train", glimpse_size=8,
                  n_scales=1, scale_factor=2, n_glimpses=6, render_mode=None, device=None, check_values=None,
                  **kwargs):  # fmt: skip
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        check_int("num_envs", num_envs)
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.config = GlimpseConfig(images, labels, task, split, glimpse_size, n_scales, scale_factor, n_glimpses, **kwargs)

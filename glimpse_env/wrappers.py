@@ -26,6 +26,8 @@ from gymnasium import spaces
 from gymnasium.vector import VectorActionWrapper, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from glimpse_env.checks import check_int
+
 __all__ = [
     "ACTION_ENCODINGS",
     "BoxAction",
@@ -47,9 +49,7 @@ ACTION_ENCODINGS = ("multidiscrete", "box")
 
 
 def _check_grid_size(grid_size) -> int:
-    if isinstance(grid_size, bool) or not isinstance(grid_size, (int, np.integer)) or grid_size < 1:
-        raise ValueError(f"grid_size must be an integer >= 1 (cells per side of the location grid), got {grid_size!r}")
-    return int(grid_size)
+    return check_int("grid_size", grid_size, 1, " (cells per side of the location grid)")
 
 
 def grid_centres(grid_size: int) -> np.ndarray:

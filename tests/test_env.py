@@ -123,11 +123,11 @@ def test_bad_actions_are_explained(toy_images, action, message):
         (dict(start="corner"), "start must be one of"),
         (dict(render_mode="human"), "render_mode"),
         (dict(n_classes=2), "n_classes=2 but the labels go up to 3"),
-        (dict(max_images=-1), "max_images must be a positive integer or None, got -1"),
-        (dict(max_images=2.5), "max_images must be a positive integer or None, got 2.5"),
-        (dict(canvas_size=60.5), "canvas_size must be a whole number >= 0 .or None., got 60.5"),
-        (dict(canvas_size=40, n_clutter=-1), "n_clutter must be a whole number >= 0, got -1"),
-        (dict(canvas_size=40, n_clutter=2.5), "n_clutter must be a whole number >= 0, got 2.5"),
+        (dict(max_images=-1), "max_images must be an integer >= 1 or None, got -1"),
+        (dict(max_images=2.5), "max_images must be an integer >= 1 or None, got 2.5"),
+        (dict(canvas_size=60.5), "canvas_size must be an integer >= 0 .or None., got 60.5"),
+        (dict(canvas_size=40, n_clutter=-1), "n_clutter must be an integer >= 0, got -1"),
+        (dict(canvas_size=40, n_clutter=2.5), "n_clutter must be an integer >= 0, got 2.5"),
     ],
 )
 def test_bad_arguments_are_explained(toy_images, kwargs, message):

@@ -20,7 +20,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper, VecFram
 from agents.ram import GlimpseNetwork
 from agents.sb3 import GlimpseExtractor, SB3VecEnv, evaluate, make_sb3_env, wandb_tag
 from glimpse_env import GlimpseEnv, GlimpseVectorEnv
-from glimpse_env.wrappers import grid_centres, wrap_actions
+from glimpse_env.wrappers import wrap_actions
 
 REPO = Path(__file__).resolve().parents[1]
 N_GLIMPSES = 3
