@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-import glimpse_env  # noqa: F401  (registers the environment ids)
+import glimpse_env  # registers the environment ids
 from agents.checkpoint import atomic_save, device_rng_state, load_checkpoint, restore_device_rng
 from agents.cli import UsageError, check_device
 from agents.core import CELLS
@@ -224,9 +224,7 @@ class TrainConfig:
             raise ValueError(f"lr_schedule must be cosine or constant, got {self.lr_schedule!r}")
         if self.wandb_mode is not None and self.wandb_mode not in WANDB_MODES:
             raise ValueError(f"wandb_mode must be one of {WANDB_MODES} or none, got {self.wandb_mode!r}")
-        if self.env not in gym.registry:
-            known = sorted(i for i in gym.registry if i.startswith("Glimpse"))
-            raise ValueError(f"unknown env id {self.env!r}; registered glimpse environments: {known}")
+        glimpse_env.check_env_id(self.env)
         if self.train_shift is None:  # resolved here, so that a checkpoint saves the number it trained with
             self.train_shift = 0 if has_canvas(self.env) else DEFAULT_SHIFT
         if self.batch_size % self.rollouts_per_image:
@@ -253,7 +251,7 @@ class TrainConfig:
 
 def has_canvas(env_id: str) -> bool:
     """Whether a registered glimpse environment pastes its images on a (bigger) canvas."""
-    kwargs = gym.registry[env_id].kwargs
+    kwargs = gym.spec(env_id).kwargs
     if kwargs.get("images") is not None or kwargs.get("task", "mnist") not in TASKS:  # a user's images
         return kwargs.get("canvas_size") is not None
     return task_canvas(kwargs.get("task", "mnist"), kwargs.get("canvas_size")) is not None

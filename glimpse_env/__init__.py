@@ -39,6 +39,7 @@ __all__ = [
     "extract_glimpses",
     "load_mnist",
     "make_source",
+    "check_env_id",
     "register_envs",
 ]
 
@@ -64,6 +65,24 @@ def register_envs() -> None:
                 vector_entry_point="glimpse_env.vector:GlimpseVectorEnv",
                 kwargs=kwargs,
             )
+
+
+def check_env_id(env_id: str) -> gym.envs.registration.EnvSpec:
+    """The registry's spec of ``env_id`` if it names a glimpse environment (one of :data:`ENV_IDS`,
+    or one a user registered with this package's entry points; ``"module:Env-v0"`` imports
+    ``module`` first, as ``gymnasium.make`` does), else ``ValueError`` listing the glimpse ids."""
+    try:
+        spec = gym.spec(env_id)
+    except (gym.error.Error, TypeError):  # TypeError: not a string
+        spec = None
+    if spec is None:
+        problem = f"unknown env id {env_id!r}"
+    elif not str(spec.entry_point).startswith("glimpse_env"):
+        problem = f"env id {env_id!r} is not a glimpse environment (its entry point is {spec.entry_point!r})"
+    else:
+        return spec
+    known = sorted(i for i, s in gym.registry.items() if str(s.entry_point).startswith("glimpse_env"))
+    raise ValueError(f"{problem}; registered glimpse environments: {known}")
 
 
 register_envs()

@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-import glimpse_env  # noqa: F401  (registers the ids)
+import glimpse_env  # registers the ids
 from agents.cli import check_device, run_main
 from agents.tracking import cpu_name
 
@@ -60,8 +60,10 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="torch device of the native environment (default: NumPy on the CPU)")
     parser.add_argument("--out", default="benchmarks/env", help="writes OUT.json and OUT.md")
     args = parser.parse_args()
-    if args.env not in gym.registry:
-        parser.error(f"unknown env id {args.env!r}; registered glimpse environments: {sorted(glimpse_env.ENV_IDS)}")
+    try:
+        glimpse_env.check_env_id(args.env)
+    except ValueError as e:
+        parser.error(str(e))
     if min(args.num_envs) < 1 or args.seconds <= 0 or (args.threads is not None and args.threads < 1):
         parser.error("--num-envs, --seconds and --threads must be positive")
     if args.device is not None:

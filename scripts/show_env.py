@@ -44,9 +44,11 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None, help="data directory holding mnist/")
     parser.add_argument("--out", default="results/figures/env_tasks.png")
     args = parser.parse_args()
-    unknown = [e for e in args.envs if e not in gym.registry]
-    if unknown:
-        parser.error(f"unknown env id(s) {unknown}; registered glimpse environments: {sorted(glimpse_env.ENV_IDS)}")
+    for env_id in args.envs:
+        try:
+            glimpse_env.check_env_id(env_id)
+        except ValueError as e:
+            parser.error(str(e))
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
     max_scales = max(glimpse_env.ENV_IDS.get(e, {}).get("n_scales", 4) for e in args.envs)

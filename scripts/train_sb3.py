@@ -37,14 +37,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-import gymnasium as gym
 import torch
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.callbacks import CallbackList, EvalCallback
 from stable_baselines3.common.logger import CSVOutputFormat, Logger
 
-import glimpse_env  # noqa: F401  (registers the environment ids)
+import glimpse_env  # registers the environment ids
 from agents.cli import check_device, parse_config, run_main
 from agents.sb3 import AtomicCheckpoint, GlimpseExtractor, TimeBudget, WandbWriter, evaluate, make_sb3_env, save_model_atomic
 from agents.tracking import init_wandb
@@ -149,13 +148,7 @@ class Args:
         for name in ("max_minutes", "max_cpu_minutes", "learning_rate", "pixel_std"):
             if getattr(self, name) is not None and not getattr(self, name) > 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be > 0 (or none), got {getattr(self, name)}")
-        try:  # gym.spec also takes "module:Env-v0", importing the module that registers a user's env
-            spec = gym.spec(self.env)
-        except gym.error.Error:
-            spec = None
-        if spec is None or "glimpse_env" not in str(spec.vector_entry_point):
-            known = sorted(i for i, s in gym.registry.items() if "glimpse_env" in str(s.vector_entry_point))
-            raise ValueError(f"--env must be a registered glimpse environment, one of {known}; got {self.env!r}")
+        glimpse_env.check_env_id(self.env)
         check_device(self.device)
         try:
             self.hidden_layers()

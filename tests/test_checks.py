@@ -1,7 +1,9 @@
+import gymnasium as gym
 import numpy as np
 import pytest
 
-from glimpse_env import GlimpseEnv
+from agents.trainer import TrainConfig
+from glimpse_env import GlimpseEnv, check_env_id
 from glimpse_env.checks import check_int
 
 
@@ -20,3 +22,26 @@ def test_check_int_names_the_value_and_what_is_allowed(value):
 def test_scale_factor_error_says_why_it_must_be_whole():
     with pytest.raises(ValueError, match="scale_factor must be an integer >= 1 .so that every coarse pixel averages"):
         GlimpseEnv(images=np.zeros((2, 28, 28), np.uint8), labels=np.zeros(2, np.int64), scale_factor=1.5)
+
+
+@pytest.mark.parametrize(
+    "env_id, message",
+    [
+        ("GlimpseCIFAR-v0", "unknown env id 'GlimpseCIFAR-v0'; registered glimpse environments: .*'GlimpseMNIST-v0'"),
+        ("CartPole-v1", "env id 'CartPole-v1' is not a glimpse environment .its entry point is 'gymnasium.envs"),
+        (3, "unknown env id 3;"),
+    ],
+)
+def test_check_env_id_refuses_what_is_not_a_glimpse_environment(env_id, message):
+    with pytest.raises(ValueError, match=message):
+        check_env_id(env_id)
+
+
+def test_check_env_id_accepts_a_users_registered_glimpse_environment():
+    gym.register("UserGlimpse-v0", entry_point="glimpse_env.env:GlimpseEnv",
+                 vector_entry_point="glimpse_env.vector:GlimpseVectorEnv", kwargs=dict(task="translated"))  # fmt: skip
+    try:
+        assert check_env_id("UserGlimpse-v0").kwargs == dict(task="translated")
+        assert TrainConfig(env="UserGlimpse-v0").train_shift == 0  # a canvas task: no shift by default
+    finally:
+        del gym.registry["UserGlimpse-v0"]
