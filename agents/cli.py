@@ -24,7 +24,7 @@ import textwrap
 import typing
 from typing import Any, Callable, Sequence, TypeVar
 
-__all__ = ["UsageError", "check_device", "field_docs", "parse_config", "run_main"]
+__all__ = ["UsageError", "check_at_least", "check_device", "check_positive", "field_docs", "parse_config", "run_main"]
 
 T = TypeVar("T")
 
@@ -32,6 +32,24 @@ T = TypeVar("T")
 class UsageError(ValueError):
     """A setting that cannot work here (no such device, a batch larger than the data): :func:`run_main`
     prints the message, without a traceback, as it does for a missing or wrong checkpoint or data file."""
+
+
+def check_at_least(config: Any, low: int, *names: str, allowed: str = "") -> None:
+    """Raise ``ValueError("--NAME must be >= LOW ALLOWED, got VALUE")`` for the first of the config's
+    fields ``names`` below ``low``. A field at ``None`` passes (an optional setting, which ``allowed``
+    should describe: ``" (or none: the whole split)"``)."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and value < low:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= {low}{allowed}, got {value}")
+
+
+def check_positive(config: Any, *names: str, allowed: str = "") -> None:
+    """Like :func:`check_at_least`, for settings that must be ``> 0`` (rates, budgets); NaN fails."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be > 0{allowed}, got {value}")
 
 
 def check_device(device: str) -> str:

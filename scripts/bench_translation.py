@@ -22,7 +22,7 @@ from typing import Optional
 
 import torch
 
-from agents.cli import parse_config, run_main
+from agents.cli import check_at_least, parse_config, run_main
 from seq_attention.batching import encode_pairs
 from seq_attention.data import load_pairs
 from seq_attention.decoding import translate
@@ -71,14 +71,10 @@ class Args:
     """append the Markdown table to this file"""
 
     def __post_init__(self):
-        for name in ("batches", "decode_sentences", "max_tokens", "vocab_size", "embed_size", "hidden_size",
-                     "transformer_hidden_size", "attention_size", "layers", "heads", "threads"):  # fmt: skip
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        if self.warmup < 0:
-            raise ValueError(f"--warmup must be >= 0 batches, got {self.warmup}")
-        if self.train_pairs is not None and self.train_pairs < 1:
-            raise ValueError(f"--train-pairs must be >= 1 (or none: all), got {self.train_pairs}")
+        check_at_least(self, 1, "batches", "decode_sentences", "max_tokens", "vocab_size", "embed_size", "hidden_size",
+                       "transformer_hidden_size", "attention_size", "layers", "heads", "threads")  # fmt: skip
+        check_at_least(self, 0, "warmup", allowed=" batches")
+        check_at_least(self, 1, "train_pairs", allowed=" (or none: all)")
         unknown = sorted(set(self.models.split(",")) - set(MODELS))
         if unknown:
             raise ValueError(f"--models must be a comma-separated subset of {list(MODELS)}, got unknown {unknown}")

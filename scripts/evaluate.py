@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from agents.checkpoint import load_checkpoint
-from agents.cli import check_device, parse_config, run_main
+from agents.cli import check_at_least, check_device, parse_config, run_main
 from agents.reinforce import evaluate
 from agents.trainer import CHECKPOINT_KIND, build_env, configure_logging, load_model, saved_config
 from glimpse_env.render import image_grid
@@ -59,16 +59,11 @@ class EvalArgs:
     """also write the results as JSON here"""
 
     def __post_init__(self):
-        if self.rollouts < 1:
-            raise ValueError(f"rollouts must be >= 1, got {self.rollouts}")
+        check_at_least(self, 1, "rollouts", "batch_size")
         if self.split not in ("test", "val", "train"):
             raise ValueError(f"split must be test, val or train, got {self.split!r}")
-        if self.subset is not None and self.subset < 1:
-            raise ValueError(f"subset must be a positive number of images (or left out for all), got {self.subset}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"threads must be >= 1 (or none: torch's default), got {self.threads}")
+        check_at_least(self, 1, "subset", allowed=" images (or none: all)")
+        check_at_least(self, 1, "threads", allowed=" (or none: torch's default)")
         check_device(self.device)
 
 

@@ -28,7 +28,7 @@ from typing import Literal, Optional
 
 import torch
 
-from agents.cli import check_device, parse_config, run_main
+from agents.cli import check_at_least, check_device, parse_config, run_main
 from seq_attention.checkpoints import load_translator, positional_flags
 from seq_attention.data import load_pairs, read_parallel
 from seq_attention.decoding import translate
@@ -84,13 +84,10 @@ class Args:
             raise ValueError("give either --src-file and --ref-file, or --corpus (and --split)")
         if self.plot and not self.length_buckets:
             raise ValueError("--plot draws BLEU by source length: give --length-buckets too, e.g. 1,5,10,15,20")
-        if self.beam < 1:
-            raise ValueError(f"--beam must be at least 1 (1: greedy), got {self.beam}")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"--limit must be >= 1 sentences (or none: all), got {self.limit}")
+        check_at_least(self, 1, "beam", allowed=" (1: greedy)")
+        check_at_least(self, 1, "limit", allowed=" sentences (or none: all)")
         self.bucket_edges()
-        if self.threads < 0:
-            raise ValueError(f"--threads must be >= 1 (or 0: torch's default), got {self.threads}")
+        check_at_least(self, 0, "threads", allowed=" (0: torch's default)")
         check_device(self.device)
 
     def bucket_edges(self) -> list[int] | None:

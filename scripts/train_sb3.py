@@ -44,7 +44,7 @@ from stable_baselines3.common.callbacks import CallbackList, EvalCallback
 from stable_baselines3.common.logger import CSVOutputFormat, Logger
 
 import glimpse_env  # registers the environment ids
-from agents.cli import check_device, parse_config, run_main
+from agents.cli import check_at_least, check_positive, check_device, parse_config, run_main
 from agents.sb3 import AtomicCheckpoint, GlimpseExtractor, TimeBudget, WandbWriter, evaluate, make_sb3_env, save_model_atomic
 from agents.tracking import init_wandb
 
@@ -135,19 +135,12 @@ class Args:
     """torch device of the policy"""
 
     def __post_init__(self):
-        for name in ("total_timesteps", "num_envs", "grid_size", "frame_stack", "eval_episodes", "test_num_envs", "threads"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        for name in ("train_subset", "test_images"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1 (or none: the whole split), got {getattr(self, name)}")
-        if self.eval_freq < 1:
-            raise ValueError(f"--eval-freq must be >= 1 env steps, got {self.eval_freq}")
-        if self.checkpoint_freq < 0:
-            raise ValueError(f"--checkpoint-freq must be >= 1 env steps (or 0: no checkpoint.zip), got {self.checkpoint_freq}")
-        for name in ("max_minutes", "max_cpu_minutes", "learning_rate", "pixel_std"):
-            if getattr(self, name) is not None and not getattr(self, name) > 0:
-                raise ValueError(f"--{name.replace('_', '-')} must be > 0 (or none), got {getattr(self, name)}")
+        check_at_least(self, 1, "total_timesteps", "num_envs", "grid_size", "frame_stack", "eval_episodes", "test_num_envs", "threads")
+        check_at_least(self, 1, "train_subset", "test_images", allowed=" (or none: the whole split)")
+        check_at_least(self, 1, "eval_freq", allowed=" env steps")
+        check_at_least(self, 0, "checkpoint_freq", allowed=" env steps (0: no checkpoint.zip)")
+        check_positive(self, "learning_rate", "pixel_std")
+        check_positive(self, "max_minutes", "max_cpu_minutes", allowed=" (or none: no budget)")
         glimpse_env.check_env_id(self.env)
         check_device(self.device)
         try:

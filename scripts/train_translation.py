@@ -34,7 +34,7 @@ from typing import Literal, Optional
 import torch
 from tqdm.auto import tqdm
 
-from agents.cli import check_device, parse_config, run_main
+from agents.cli import check_at_least, check_device, check_positive, parse_config, run_main
 from agents.tracking import init_wandb, rgb_to_wandb
 from seq_attention.batching import encode_pairs
 from seq_attention.checkpoints import load_translator, save_translation_checkpoint
@@ -122,23 +122,16 @@ class Args:
     """log training metrics every N steps"""
 
     def __post_init__(self):
-        for name in ("epochs", "vocab_size", "max_len", "max_tokens", "log_every", "val_beam"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        for name in ("max_minutes", "max_cpu_minutes"):
-            if getattr(self, name) is not None and getattr(self, name) <= 0:
-                raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        check_at_least(self, 1, "epochs", "vocab_size", "max_len", "max_tokens", "log_every", "val_beam")
+        check_positive(self, "max_minutes", "max_cpu_minutes", allowed=" (or none: no budget)")
         if self.src == self.tgt:
             raise ValueError(f"--src and --tgt must differ, got {self.src!r} for both")
         langs = MULTI30K_LANGS if self.corpus == "multi30k" else TATOEBA_LANGS
         for name in ("src", "tgt"):  # a resumed run takes its corpus and languages from its checkpoint
             if not self.resume and getattr(self, name) not in langs:
                 raise ValueError(f"--{name} must be one of {langs} for --corpus {self.corpus}, got {getattr(self, name)!r}")
-        for name in ("train_limit", "val_limit"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1 sentence pairs (or none: all), got {getattr(self, name)}")
-        if self.threads < 0:
-            raise ValueError(f"--threads must be >= 1 (or 0: torch's default), got {self.threads}")
+        check_at_least(self, 1, "train_limit", "val_limit", allowed=" sentence pairs (or none: all)")
+        check_at_least(self, 0, "threads", allowed=" (0: torch's default)")
         check_device(self.device)
 
 

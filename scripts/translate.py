@@ -22,7 +22,7 @@ from typing import Optional
 
 import torch
 
-from agents.cli import check_device, parse_config, run_main
+from agents.cli import check_at_least, check_device, parse_config, run_main
 from seq_attention.checkpoints import load_translator, positional_flags
 from seq_attention.decoding import translate
 from seq_attention.plots import save_attention_png
@@ -56,10 +56,8 @@ class Args:
             raise ValueError("give a checkpoint: translate.py CHECKPOINT \"a sentence\" (or --file F)")
         if (self.text is None) == (self.file is None):
             raise ValueError("give exactly one of a sentence (--text or the second positional argument) or --file")
-        if self.beam < 1:
-            raise ValueError(f"--beam must be at least 1, got {self.beam}")
-        if self.threads < 0:
-            raise ValueError(f"--threads must be >= 1 (or 0: torch's default), got {self.threads}")
+        check_at_least(self, 1, "beam", allowed=" (1: greedy)")
+        check_at_least(self, 0, "threads", allowed=" (0: torch's default)")
         check_device(self.device)
 
 

@@ -1,7 +1,10 @@
+from dataclasses import dataclass
+
 import gymnasium as gym
 import numpy as np
 import pytest
 
+from agents.cli import check_at_least, check_positive
 from agents.trainer import TrainConfig
 from glimpse_env import GlimpseEnv, check_env_id
 from glimpse_env.checks import check_int
@@ -45,3 +48,17 @@ def test_check_env_id_accepts_a_users_registered_glimpse_environment():
         assert TrainConfig(env="UserGlimpse-v0").train_shift == 0  # a canvas task: no shift by default
     finally:
         del gym.registry["UserGlimpse-v0"]
+
+
+def test_script_setting_checks_name_the_flag_the_bound_and_what_else_is_allowed():
+    @dataclass
+    class Args:
+        beam: int = 1
+        limit: int | None = None
+        lr: float = 1e-3
+
+    check_at_least(Args(), 1, "beam", "limit")  # None passes: an optional setting
+    with pytest.raises(ValueError, match=r"^--limit must be >= 1 sentences \(or none: all\), got 0$"):
+        check_at_least(Args(limit=0), 1, "beam", "limit", allowed=" sentences (or none: all)")
+    with pytest.raises(ValueError, match="^--lr must be > 0, got nan$"):
+        check_positive(Args(lr=float("nan")), "lr")

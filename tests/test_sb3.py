@@ -82,7 +82,7 @@ def test_extractor_standardises_pixels_when_asked():
 
 @pytest.mark.parametrize("argv, message", [
     (["--test-images", "-5"], "--test-images must be >= 1"), (["--train-subset", "0"], "--train-subset must be >= 1"),
-    (["--eval-freq", "0"], "--eval-freq must be >= 1"), (["--checkpoint-freq", "-1"], "--checkpoint-freq must be >= 1"),
+    (["--eval-freq", "0"], "--eval-freq must be >= 1"), (["--checkpoint-freq", "-1"], "--checkpoint-freq must be >= 0 env steps (0: no checkpoint.zip), got -1"),
     (["--learning-rate", "-1"], "--learning-rate must be > 0"), (["--env", "CartPole-v1"], "env id 'CartPole-v1' is not a glimpse environment"),
     (["--env", "GlimpseFoo-v0"], "GlimpseMNIST-v0"), (["--device", "gpu"], "unknown device"),
 ])  # fmt: skip

@@ -219,14 +219,14 @@ def test_bad_arguments_are_refused_with_the_reason(capsys):
     refused = [
         ("train_translation", ["--src", "xx"], "--src must be one of ('en', 'de', 'fr') for --corpus multi30k"),
         ("train_translation", ["--train-limit", "0"], "--train-limit must be >= 1"),
-        ("train_translation", ["--threads", "-1"], "--threads must be >= 1"),
+        ("train_translation", ["--threads", "-1"], "--threads must be >= 0 (0: torch's default), got -1"),
         ("train_translation", ["--device", "gpu"], "unknown device 'gpu'"),
-        ("evaluate_translation", ["--checkpoint", "x.pt", "--corpus", "multi30k", "--beam", "0"], "--beam must be at least 1"),
+        ("evaluate_translation", ["--checkpoint", "x.pt", "--corpus", "multi30k", "--beam", "0"], "--beam must be >= 1 (1: greedy), got 0"),
         ("evaluate_translation", ["--checkpoint", "x.pt", "--corpus", "multi30k", "--limit", "-1"], "--limit must be >= 1"),
         ("evaluate_translation", ["--checkpoint", "x.pt", "--corpus", "multi30k", "--split", "dev"], "invalid choice: 'dev'"),
         ("evaluate_translation", ["--checkpoint", "x.pt", "--corpus", "multi30k", "--length-buckets", "1,x"], "increasing word counts"),
         ("evaluate_translation", ["--checkpoint", "x.pt", "--corpus", "multi30k", "--length-buckets", "20,10,1"], "increasing word counts"),
-        ("translate", ["--checkpoint", "x.pt", "--text", "Hallo", "--threads", "-2"], "--threads must be >= 1"),
+        ("translate", ["--checkpoint", "x.pt", "--text", "Hallo", "--threads", "-2"], "--threads must be >= 0 (0: torch's default), got -2"),
     ]  # fmt: skip
     for script, argv, message in refused:
         with pytest.raises(SystemExit):
