@@ -42,6 +42,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 import glimpse_env  # registers the environment ids
 from agents.checkpoint import atomic_save, device_rng_state, load_checkpoint, restore_device_rng
@@ -153,6 +154,8 @@ class TrainConfig:
     """weight of a cross-entropy on the class after each glimpse before the last (deep supervision, not in the paper; 0: off; on MNIST it parked more glimpses on the border: results/ram.md)"""
     dropout: float = 0.0
     """dropout on h_t before the action network, in training only (not in the paper; 0: off; with the shift, 0.3 cost MNIST 4.49 % against 1.64 % at 10 CPU-minutes: results/ram.md)"""
+    ema_decay: float = 0.0
+    """keep an exponential moving average of the weights (decay per step; 0.999 averages over ~1,000 steps), validate it and save it as best.pt's model, the weights evaluate.py scores (not in the paper; 0: off)"""
     train_shift: int | None = None
     """translate each training image by a random whole number of pixels, up to this along each axis (augmentation, not in the paper; validation and test images stay as they are). None: 2 on images without a canvas (GlimpseMNIST-v0, which the RAM overfits without it: results/ram.md), 0 on the canvases, whose placement is random already"""
     train_subset: int | None = None
@@ -218,6 +221,8 @@ class TrainConfig:
             positive(name, getattr(self, name), zero=True)
         if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
             raise ValueError(f"dropout must be a probability in [0, 1), got {self.dropout!r}")
+        if not (isinstance(self.ema_decay, (int, float)) and 0 <= self.ema_decay < 1):
+            raise ValueError(f"ema_decay must be in [0, 1) (0: no average of the weights), got {self.ema_decay!r}")
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
         if self.lr_schedule not in ("cosine", "constant"):
@@ -382,6 +387,9 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     rest = [p for name, p in model.named_parameters() if not name.startswith("location_net.")]
     groups = [{"params": rest}, {"params": location, **config.location_optimizer()}]
     optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay, fused=True)
+    # the averaged weights are the ones validated and saved as "model"; the trained ones go on in "online_model"
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True) if config.ema_decay else None
+    scored = ema.module if ema is not None else model
     budget = config.max_minutes * 60 if config.max_minutes else math.inf
     cpu_budget = config.max_cpu_minutes * 60 if config.max_cpu_minutes else math.inf
     # the budgets count from here: building the envs and the model is not training time
@@ -411,7 +419,10 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_val_error": None, "best_epoch": None,
              "seconds": 0.0, "cpu_seconds": 0.0, "history": [], "wandb_id": None}  # fmt: skip
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
+        model.load_state_dict(checkpoint.get("online_model", checkpoint["model"]))
+        if ema is not None:
+            ema.module.load_state_dict(checkpoint["model"])
+            ema.n_averaged.fill_(checkpoint["ema_n_averaged"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
         ranks = checkpoint["ranks"]
@@ -444,11 +455,14 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
             "env_rng": train_env.rng_states(),
         })  # fmt: skip
         if group.is_main:
-            atomic_save({
-                "config": dataclasses.asdict(config), "model": model.state_dict(),
+            payload = {
+                "config": dataclasses.asdict(config), "model": scored.state_dict(),
                 "model_config": dataclasses.asdict(model.config), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "ranks": ranks, "state": dict(state),
-            }, path, CHECKPOINT_KIND)  # fmt: skip
+            }  # fmt: skip
+            if ema is not None:
+                payload |= {"online_model": model.state_dict(), "ema_n_averaged": int(ema.n_averaged)}
+            atomic_save(payload, path, CHECKPOINT_KIND)
 
     # ranks must agree to stop on the same step; the clocks are checked only when there is a budget
     timed = budget < math.inf or cpu_budget < math.inf
@@ -478,6 +492,8 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             scheduler.step()
+            if ema is not None:
+                ema.update_parameters(model)
             state["step_in_epoch"] += 1
             state["global_step"] += 1
             images_since += global_batch
@@ -509,7 +525,7 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
         if not out_of_time:
             state["epoch"] += 1
             state["step_in_epoch"] = 0
-        shard = evaluate(model, val_env, np.arange(group.rank, n_val, group.world_size), seed=config.seed,
+        shard = evaluate(scored, val_env, np.arange(group.rank, n_val, group.world_size), seed=config.seed,
                          random_locations=config.random_glimpses)  # fmt: skip
         val_error = 100.0 * group.sum([shard["wrong_first"]])[0] / n_val
         state["seconds"], state["cpu_seconds"] = spent()

@@ -55,6 +55,30 @@ def test_resume_continues_exactly(tmp_path, data_dir):
     assert resumed["val_error"] == straight["val_error"]
 
 
+def test_an_average_of_the_weights_is_validated_saved_and_resumed_exactly(tmp_path, data_dir):
+    straight = train(small_config(tmp_path / "a", data_dir, ema_decay=0.9))
+    first = train(small_config(tmp_path / "b", data_dir, ema_decay=0.9, max_steps=5))
+    resumed = train(small_config(tmp_path / "b", data_dir, ema_decay=0.9, resume=True))
+    assert resumed["global_step"] == straight["global_step"] == 16 and first["global_step"] == 5
+    a, b = (load_checkpoint(tmp_path / run / "run" / "last.pt", "ram") for run in "ab")
+    assert a["ema_n_averaged"] == b["ema_n_averaged"] == 16
+    for key in ("model", "online_model"):
+        for name in a[key]:
+            torch.testing.assert_close(a[key][name], b[key][name], rtol=0, atol=0, msg=f"{key}.{name}")
+    assert resumed["val_error"] == straight["val_error"]
+    # "model" (the weights evaluate.py scores) is the average: after step 1 the weights themselves,
+    # after step 2 0.9 of them + 0.1 of the new ones
+    step1 = train(small_config(tmp_path / "c", data_dir, ema_decay=0.9, max_steps=1))
+    w1 = load_checkpoint(tmp_path / "c" / "run" / "last.pt", "ram")
+    train(small_config(tmp_path / "c", data_dir, ema_decay=0.9, max_steps=2, resume=True))
+    w2 = load_checkpoint(tmp_path / "c" / "run" / "last.pt", "ram")
+    assert step1["global_step"] == 1 and w2["ema_n_averaged"] == 2
+    name = "action_net.classify.weight"
+    torch.testing.assert_close(w1["model"][name], w1["online_model"][name], rtol=0, atol=0)
+    torch.testing.assert_close(w2["model"][name], 0.9 * w1["online_model"][name] + 0.1 * w2["online_model"][name])
+    assert not torch.equal(w2["model"][name], w2["online_model"][name])
+
+
 def test_a_time_budget_counts_the_whole_run_across_resumes(tmp_path, data_dir):
     first = train(small_config(tmp_path, data_dir, epochs=100, max_cpu_minutes=0.01))  # 0.6 CPU-seconds
     assert first["stopped_early"] and first["cpu_seconds"] >= 0.6 and 0 < first["global_step"] < 800
@@ -157,6 +181,7 @@ def test_random_glimpse_control_is_validated_with_random_glimpses(tmp_path, data
         (dict(reward="prob", hybrid=False), "needs reward=env"),
         (dict(reward="bonus"), "reward must be one of"),
         (dict(dropout=-0.1), "dropout must be a probability in \\[0, 1\\), got -0.1"),
+        (dict(ema_decay=1.0), "ema_decay must be in \\[0, 1\\) .0: no average of the weights., got 1.0"),
         (dict(train_shift=1.5), "train_shift must be an integer >= 0"),
     ],
 )
