@@ -178,6 +178,19 @@ done
 run c60_cpu220r_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 220 --epochs 1000 --std 0.1 --cell lstm --resume
 run translated_cpu220r_zi_std0.1_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 220 --epochs 1000 --std 0.1 --cell lstm --resume
 run c60_cpu10_randglimpse_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 10 --epochs 1000 --std 0.1 --cell lstm --random-glimpses
+# this session (2026-11-27, third): two more seeds of the 60 CPU-minute MNIST row, and the same two
+# seeds with an exponential moving average of the weights (--ema-decay 0.999)
+for seed in 3 4; do
+  run mnist_cpu60_zi_lwd1_shift2_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --seed $seed
+  run mnist_cpu60_zi_lwd1_shift2_ema0.999_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --ema-decay 0.999 --seed $seed
+done
+# one rollout's error under ten seeds of the location sampler (results/ram.md, "How noisy one rollout is")
+for name in mnist_cpu60_zi_lwd1_shift2_s3 mnist_cpu60_zi_lwd1_shift2_s4 mnist_cpu60_zi_lwd1_shift2_ema0.999_s3 mnist_cpu60_zi_lwd1_shift2_ema0.999_s4; do
+  for location_seed in 0 1 2 3 4 5 6 7 8 9; do
+    python scripts/evaluate.py "$RUNS/$name/best.pt" --threads 1 --rollouts 1 --seed $location_seed \
+      --picture "$RUNS/$name/seeds.png" --json-out "$RUNS/$name.seed$location_seed.json" > /dev/null 2>&1
+  done
+done
 # the public PyTorch RAM's own code under the same protocol (needs a checkout of it; skipped otherwise)
 REFERENCE=${REFERENCE:-/tmp/recurrent-visual-attention}
 if [ -f "$REFERENCE/model.py" ]; then
