@@ -184,8 +184,16 @@ for seed in 3 4; do
   run mnist_cpu60_zi_lwd1_shift2_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --seed $seed
   run mnist_cpu60_zi_lwd1_shift2_ema0.999_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --ema-decay 0.999 --seed $seed
 done
+# the same comparison at 2 and 10 CPU-minutes (the defaults rerun on this session's host)
+run mnist_cpu10_zi_lwd1_shift2_again --env GlimpseMNIST-v0 --max-cpu-minutes 10 --epochs 1000 --seed 0
+run mnist_cpu10_zi_lwd1_shift2_ema0.999 --env GlimpseMNIST-v0 --max-cpu-minutes 10 --epochs 1000 --ema-decay 0.999 --seed 0
+for seed in 0 1 2; do
+  run mnist_cpu2_zi_lwd1_shift2_again_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 2 --seed $seed
+  run mnist_cpu2_zi_lwd1_shift2_ema0.999_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 2 --ema-decay 0.999 --seed $seed
+done
 # one rollout's error under ten seeds of the location sampler (results/ram.md, "How noisy one rollout is")
-for name in mnist_cpu60_zi_lwd1_shift2_s3 mnist_cpu60_zi_lwd1_shift2_s4 mnist_cpu60_zi_lwd1_shift2_ema0.999_s3 mnist_cpu60_zi_lwd1_shift2_ema0.999_s4; do
+for name in mnist_cpu60_zi_lwd1_shift2_s3 mnist_cpu60_zi_lwd1_shift2_s4 mnist_cpu60_zi_lwd1_shift2_ema0.999_s3 \
+  mnist_cpu60_zi_lwd1_shift2_ema0.999_s4 mnist_cpu10_zi_lwd1_shift2_again mnist_cpu10_zi_lwd1_shift2_ema0.999; do
   for location_seed in 0 1 2 3 4 5 6 7 8 9; do
     python scripts/evaluate.py "$RUNS/$name/best.pt" --threads 1 --rollouts 1 --seed $location_seed \
       --picture "$RUNS/$name/seeds.png" --json-out "$RUNS/$name.seed$location_seed.json" > /dev/null 2>&1
