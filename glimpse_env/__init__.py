@@ -67,9 +67,14 @@ def register_envs() -> None:
             )
 
 
+def _is_glimpse(spec: gym.envs.registration.EnvSpec) -> bool:
+    # both entry points: gym.make builds the single env, the trainers the native vector one
+    return all(str(point).startswith("glimpse_env") for point in (spec.entry_point, spec.vector_entry_point))
+
+
 def check_env_id(env_id: str) -> gym.envs.registration.EnvSpec:
     """The registry's spec of ``env_id`` if it names a glimpse environment (one of :data:`ENV_IDS`,
-    or one a user registered with this package's entry points; ``"module:Env-v0"`` imports
+    or one a user registered with this package's two entry points; ``"module:Env-v0"`` imports
     ``module`` first, as ``gymnasium.make`` does), else ``ValueError`` listing the glimpse ids."""
     try:
         spec = gym.spec(env_id)
@@ -77,11 +82,12 @@ def check_env_id(env_id: str) -> gym.envs.registration.EnvSpec:
         spec = None
     if spec is None:
         problem = f"unknown env id {env_id!r}"
-    elif not str(spec.entry_point).startswith("glimpse_env"):
-        problem = f"env id {env_id!r} is not a glimpse environment (its entry point is {spec.entry_point!r})"
+    elif not _is_glimpse(spec):
+        problem = (f"env id {env_id!r} is not a glimpse environment (its entry point is {spec.entry_point!r}, "
+                   f"its vector entry point {spec.vector_entry_point!r})")  # fmt: skip
     else:
         return spec
-    known = sorted(i for i, s in gym.registry.items() if str(s.entry_point).startswith("glimpse_env"))
+    known = sorted(i for i, s in gym.registry.items() if _is_glimpse(s))
     raise ValueError(f"{problem}; registered glimpse environments: {known}")
 
 

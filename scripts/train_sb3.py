@@ -44,7 +44,7 @@ from stable_baselines3.common.callbacks import CallbackList, EvalCallback
 from stable_baselines3.common.logger import CSVOutputFormat, Logger
 
 import glimpse_env  # registers the environment ids
-from agents.cli import check_at_least, check_positive, check_device, parse_config, run_main
+from agents.cli import check_at_least, check_device, check_positive, parse_config, run_main
 from agents.sb3 import AtomicCheckpoint, GlimpseExtractor, TimeBudget, WandbWriter, evaluate, make_sb3_env, save_model_atomic
 from agents.tracking import init_wandb
 

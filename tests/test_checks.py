@@ -50,6 +50,16 @@ def test_check_env_id_accepts_a_users_registered_glimpse_environment():
         del gym.registry["UserGlimpse-v0"]
 
 
+def test_check_env_id_refuses_a_glimpse_env_without_the_native_vector_env():
+    # the trainers build the native vector env; without it train_sb3 used to refuse the id up front
+    gym.register("SingleGlimpse-v0", entry_point="glimpse_env.env:GlimpseEnv")
+    try:
+        with pytest.raises(ValueError, match="SingleGlimpse-v0' is not a glimpse environment .* its vector entry point None"):
+            check_env_id("SingleGlimpse-v0")
+    finally:
+        del gym.registry["SingleGlimpse-v0"]
+
+
 def test_script_setting_checks_name_the_flag_the_bound_and_what_else_is_allowed():
     @dataclass
     class Args:
