@@ -158,6 +158,10 @@ class TrainConfig:
     """keep an exponential moving average of the weights (decay per step; 0.999 averages over ~1,000 steps), validate it and save it as best.pt's model, the weights evaluate.py scores (not in the paper; 0: off)"""
     train_shift: int | None = None
     """translate each training image by a random whole number of pixels, up to this along each axis (augmentation, not in the paper; validation and test images stay as they are). None: 2 on images without a canvas (GlimpseMNIST-v0, which the RAM overfits without it: results/ram.md), 0 on the canvases, whose placement is random already"""
+    train_rotation: int = 0
+    """rotate each training image's digit by a random whole number of degrees, up to this either way (augmentation of the digit's shape, not in the paper; validation and test images stay as they are; 0: off)"""
+    train_zoom: int = 0
+    """scale each training image's digit by 1 + p/100 for a random whole number p of percent, up to this either way (augmentation, with train_rotation; 0: off)"""
     train_subset: int | None = None
     """train on the first N images of the training split only"""
     val_subset: int | None = None
@@ -217,6 +221,8 @@ class TrainConfig:
         for name in ("weight_decay", "ce_weight", "reinforce_weight", "baseline_weight", "early_ce_weight"):
             positive(name, getattr(self, name), float, zero=True)
         positive("train_shift", self.train_shift, allow_none=True, zero=True)
+        positive("train_rotation", self.train_rotation, zero=True)
+        positive("train_zoom", self.train_zoom, zero=True)
         for name in ("warmup_steps", "checkpoint_every", "picture_every"):
             positive(name, getattr(self, name), zero=True)
         if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
@@ -264,8 +270,12 @@ def has_canvas(env_id: str) -> bool:
 
 def build_env(config: TrainConfig, split: str, num_envs: int, max_images: int | None = None, **overrides):
     """The native vector environment of ``config.env`` on ``split``, on the training device
-    (shifted by ``config.train_shift`` on the training split); ``overrides`` go to the env as they are."""
-    shift = {"max_shift": config.train_shift} if split == "train" and config.train_shift else {}
+    (shifted by ``config.train_shift``, rotated and scaled by ``config.train_rotation`` and ``train_zoom``
+    on the training split); ``overrides`` go to the env as they are."""
+    shift = {}
+    if split == "train":
+        augments = {"max_shift": config.train_shift, "max_rotation": config.train_rotation, "max_zoom": config.train_zoom}
+        shift = {name: value for name, value in augments.items() if value}
     return gym.make_vec(
         config.env, num_envs=num_envs, vectorization_mode="vector_entry_point", split=split,
         max_images=max_images, device=config.device, **(config.env_kwargs() | shift | overrides),

@@ -13,18 +13,24 @@ Validation and test canvases are generated once from a fixed seed, so every run 
 training canvases are drawn afresh each episode (``augment=True``) from the environment's own random
 generator, so a seed replays them. ``max_shift`` adds a random translation of up to that many pixels
 along each axis (zero fill) to every augmented episode of images shown without a canvas (the paper
-has none; the RAM overfits 28x28 MNIST without it, see results/ram.md). MNIST itself comes from
+has none; the RAM overfits 28x28 MNIST without it, see results/ram.md). ``max_rotation`` and
+``max_zoom`` change the digit's shape instead (a random rotation and scale of the image before it is
+shifted or pasted; clutter stays as it is): on a canvas the placement is random already, so the
+translated task's model can only overfit the digits' shapes. MNIST itself comes from
 :mod:`glimpse_env.mnist`.
 
 A *layout* is one episode's recipe, a row of int64: ``[index, digit_row, digit_col]`` (``[index]`` for an
 image shown as it is; ``digit_row, digit_col`` in ``[0, 2 max_shift]`` for a shifted one) followed by
-``[source, crop_row, crop_col, row, col]`` per clutter piece; :class:`ImageSource` draws layouts and
-renders batches of them without a Python loop over the batch.
+``[source, crop_row, crop_col, row, col]`` per clutter piece, then ``[degrees, percent]`` in
+``[0, 2 max_rotation]`` and ``[0, 2 max_zoom]`` (offset by the maximum: 0 is the most negative) when
+the digit is distorted; :class:`ImageSource` draws layouts and renders batches of them without a
+Python loop over the batch.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -74,10 +80,14 @@ class ImageSource:
             pixels in ``[-max_shift, max_shift]`` along each axis, filling with zeros. Only without
             a canvas (on one the placement is random already); ignored without ``augment``, so
             validation and test images stay as they are.
+        max_rotation: with ``augment``, rotate each episode's image (before it is shifted or pasted)
+            by a uniform whole number of degrees in ``[-max_rotation, max_rotation]`` (bilinear, zero fill).
+        max_zoom: with ``augment``, scale each episode's image about its centre by ``1 + p / 100`` for
+            a uniform whole number ``p`` in ``[-max_zoom, max_zoom]``.
     """
 
     def __init__(self, images, labels, canvas_size=None, n_clutter=0, clutter_size=8, augment=False, fixed_seed=0,
-                 max_shift=0):  # fmt: skip
+                 max_shift=0, max_rotation=0, max_zoom=0):  # fmt: skip
         self.base_images = images
         self.labels = labels
         N, C, H, W = images.shape
@@ -97,11 +107,18 @@ class ImageSource:
         if max_shift and canvas_size is not None:
             raise ValueError(f"max_shift={max_shift} needs images shown without a canvas: on a {canvas_size} canvas "
                              "the placement is already random (leave max_shift at 0)")  # fmt: skip
+        check_int("max_rotation", max_rotation, 0, " (degrees)")
+        check_int("max_zoom", max_zoom, 0, " (percent)")
+        if max_rotation > 180 or max_zoom > 90:
+            raise ValueError(f"max_rotation must be at most 180 degrees and max_zoom at most 90 percent, "
+                             f"got {max_rotation} and {max_zoom}")  # fmt: skip
         self.canvas_size = canvas_size
         self.n_clutter = n_clutter
         self.clutter_size = clutter_size
-        self.augment = bool(augment) and (canvas_size is not None or max_shift > 0)
+        self.augment = bool(augment) and (canvas_size is not None or max_shift > 0 or max_rotation > 0 or max_zoom > 0)
         self.max_shift = int(max_shift) if self.augment else 0
+        self.max_rotation = int(max_rotation) if self.augment else 0
+        self.max_zoom = int(max_zoom) if self.augment else 0
         self.fixed_canvases = None
         self._device_copies: dict[torch.device, dict[str, torch.Tensor]] = {}
         if canvas_size is not None and not self.augment:
@@ -138,7 +155,12 @@ class ImageSource:
             per_episode = 2 + 5 * self.n_clutter
         else:
             per_episode = 0
-        return (0 if indexed else 1) + per_episode
+        return (0 if indexed else 1) + per_episode + 2 * self.distorts
+
+    @property
+    def distorts(self) -> bool:
+        """Whether episodes rotate or scale their digit."""
+        return bool(self.max_rotation or self.max_zoom)
 
     def layouts_from_uniforms(self, uniforms: np.ndarray, indices: np.ndarray | None = None) -> np.ndarray:
         """``(B, L)`` layouts from ``(B, m)`` uniforms in ``[0, 1)`` (``m`` from :meth:`uniforms_per_episode`).
@@ -146,8 +168,16 @@ class ImageSource:
         An environment draws each episode's ``m`` numbers in one call of its own generator and this
         turns a whole batch of them into integers at once: the image index (unless ``indices``
         gives it), then, when the canvas is made per episode, the digit's place and each clutter
-        piece's source image, crop and place.
+        piece's source image, crop and place, then the digit's rotation and scale (the last two).
         """
+        if not self.distorts:
+            return self._placements(uniforms, indices)
+        spans = np.array([2 * self.max_rotation + 1, 2 * self.max_zoom + 1])
+        distortion = np.floor(uniforms[:, -2:] * spans).astype(np.int64)
+        return np.concatenate([self._placements(uniforms[:, :-2], indices), distortion], 1)
+
+    def _placements(self, uniforms: np.ndarray, indices: np.ndarray | None) -> np.ndarray:
+        """The layouts' columns before the distortion's."""
         B = len(uniforms)
         col = 0
         if indices is None:
@@ -209,17 +239,22 @@ class ImageSource:
         data = self.tensors(device)
         layouts = torch.from_numpy(np.ascontiguousarray(layouts)).to(data["base"].device)
         indices = layouts[:, 0]
+        digits = data["base"][indices]
+        if self.distorts:
+            degrees = (layouts[:, -2] - self.max_rotation).float()
+            scales = 1 + (layouts[:, -1] - self.max_zoom).float() / 100
+            digits = rotate_and_scale(digits, degrees, scales)
         if self.max_shift:
             # the window at (digit_row, digit_col) of the image padded by max_shift zeros on each side
             k = self.max_shift
             _, _, H, W = data["base"].shape
-            padded = torch.nn.functional.pad(data["base"][indices], (k, k, k, k))
+            padded = torch.nn.functional.pad(digits, (k, k, k, k))
             # every H x W window of each padded image, as a view (B, C, 2k+1, 2k+1, H, W); picking
             # one per image is a single indexing op, 3x faster than indexing rows and columns
             windows = padded.unfold(2, H, 1).unfold(3, W, 1)
             return windows[torch.arange(len(layouts), device=padded.device), :, layouts[:, 1], layouts[:, 2]]
         if self.canvas_size is None:
-            return data["base"][indices]
+            return digits
         if self.fixed_canvases is not None:
             return data["fixed"][indices]
         images = data["base"]
@@ -237,7 +272,7 @@ class ImageSource:
             canvas[b, ch, (pr[:, None] + rc)[:, None, :, None], (pc[:, None] + rc)[:, None, None, :]] += piece
         rows = (layouts[:, 1:2] + arange(H))[:, None, :, None]
         cols = (layouts[:, 2:3] + arange(W))[:, None, None, :]
-        canvas[b, ch, rows, cols] += images[indices]
+        canvas[b, ch, rows, cols] += digits
         if is_int:
             return canvas.clamp_(max=255).to(torch.uint8)
         return canvas.clamp_(max=1.0)
@@ -245,6 +280,26 @@ class ImageSource:
     def render(self, layouts: np.ndarray) -> np.ndarray:
         """:meth:`render_tensor` on the CPU, as a NumPy array."""
         return self.render_tensor(layouts, "cpu").numpy()
+
+
+def rotate_and_scale(images: torch.Tensor, degrees: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """``(B, C, H, W)`` images rotated by ``(B,)`` degrees and scaled by ``(B,)`` factors about their centre.
+
+    Bilinear, with zeros outside the image; same dtype as ``images`` (uint8 rounded). The rotation is
+    one in pixels, so an image that is not square is not sheared.
+    """
+    _, _, H, W = images.shape
+    angle = degrees * (math.pi / 180)
+    cos, sin = torch.cos(angle) / scales, torch.sin(angle) / scales
+    zero = torch.zeros_like(cos)
+    # theta maps an output point to where it samples the input, in coordinates normalised to [-1, 1]
+    # per axis: a rotation in pixels rescales its off-diagonal terms by the aspect ratio
+    theta = torch.stack([torch.stack([cos, -sin * (H / W), zero], -1), torch.stack([sin * (W / H), cos, zero], -1)], 1)
+    grid = torch.nn.functional.affine_grid(theta, list(images.shape), align_corners=False)
+    out = torch.nn.functional.grid_sample(images.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    if images.dtype == torch.uint8:
+        return out.round_().clamp_(0, 255).to(torch.uint8)
+    return out.clamp_(0, 1)
 
 
 def check_user_images(images, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -291,13 +346,15 @@ def check_user_images(images, labels) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_source(split: str, data_dir: str, task: str, canvas_size, n_clutter, augment, max_shift, max_images, download):
+def _cached_source(split: str, data_dir: str, task: str, canvas_size, n_clutter, augment, max_shift, max_rotation, max_zoom,
+                   max_images, download):  # fmt: skip
     images, labels = load_mnist(split, data_dir, download=download)
     if max_images is not None:
         images, labels = images[:max_images], labels[:max_images]
     # One fixed seed per task and split: every run evaluates the same validation and test canvases.
     seed = [20140624, SPLITS.index(split) if split in SPLITS else 3, canvas_size or 0, n_clutter]
-    return ImageSource(images[:, None], labels, canvas_size, n_clutter, augment=augment, fixed_seed=seed, max_shift=max_shift)
+    return ImageSource(images[:, None], labels, canvas_size, n_clutter, augment=augment, fixed_seed=seed, max_shift=max_shift,
+                       max_rotation=max_rotation, max_zoom=max_zoom)  # fmt: skip
 
 
 def task_canvas(task: str, canvas_size: int | None = None) -> int | None:
@@ -315,6 +372,8 @@ def make_source(
     n_clutter: int | None = None,
     augment: bool | None = None,
     max_shift: int = 0,
+    max_rotation: int = 0,
+    max_zoom: int = 0,
     max_images: int | None = None,
     data_dir=None,
     download: bool = True,
@@ -323,7 +382,7 @@ def make_source(
 
     ``canvas_size`` and ``n_clutter`` override the task's defaults; ``augment`` defaults to True on
     the ``train`` split of translated and cluttered tasks, and of any task shifted by ``max_shift``
-    (see :class:`ImageSource`), False elsewhere. ``max_images`` keeps the
+    or distorted by ``max_rotation``/``max_zoom`` (see :class:`ImageSource`), False elsewhere. ``max_images`` keeps the
     first images of the split. Sources of MNIST splits are cached per process (their fixed canvases
     are generated once).
     """
@@ -335,8 +394,10 @@ def make_source(
             images, labels = images[:max_images], labels[:max_images]
         # A user's images are used as they are unless a canvas (and clutter) is asked for.
         clutter_size = min(TASKS["cluttered"].clutter_size, *images.shape[2:])
-        return ImageSource(images, labels, canvas_size, n_clutter or 0, clutter_size,
-                           bool(max_shift) if augment is None else bool(augment), max_shift=max_shift)  # fmt: skip
+        distort = dict(max_shift=max_shift, max_rotation=max_rotation, max_zoom=max_zoom)
+        if augment is None:
+            augment = any(distort.values())
+        return ImageSource(images, labels, canvas_size, n_clutter or 0, clutter_size, bool(augment), **distort)
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)} (or give images= and labels=), got {task!r}")
     if split not in (*SPLITS, "train+val"):
@@ -344,5 +405,6 @@ def make_source(
     canvas = task_canvas(task, canvas_size)
     clutter = TASKS[task].n_clutter if n_clutter is None else n_clutter
     if augment is None:
-        augment = split in ("train", "train+val") and (canvas is not None or bool(max_shift))
-    return _cached_source(split, str(resolve_data_dir(data_dir)), task, canvas, clutter, bool(augment), max_shift, max_images, download)
+        augment = split in ("train", "train+val") and (canvas is not None or bool(max_shift or max_rotation or max_zoom))
+    return _cached_source(split, str(resolve_data_dir(data_dir)), task, canvas, clutter, bool(augment), max_shift, max_rotation,
+                          max_zoom, max_images, download)  # fmt: skip

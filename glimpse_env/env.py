@@ -35,6 +35,8 @@ class GlimpseConfig:
         n_clutter: int | None = None,
         augment: bool | None = None,
         max_shift: int = 0,
+        max_rotation: int = 0,
+        max_zoom: int = 0,
         max_images: int | None = None,
         n_classes: int | None = None,
         data_dir=None,
@@ -46,7 +48,8 @@ class GlimpseConfig:
             raise ValueError(f"start must be one of {START_MODES}, got {start!r}")
         self.source: ImageSource = make_source(
             task, split, images=images, labels=labels, canvas_size=canvas_size, n_clutter=n_clutter,
-            augment=augment, max_shift=max_shift, max_images=max_images, data_dir=data_dir, download=download,
+            augment=augment, max_shift=max_shift, max_rotation=max_rotation, max_zoom=max_zoom, max_images=max_images,
+            data_dir=data_dir, download=download,
         )  # fmt: skip
         max_label = int(self.source.labels.max())
         if n_classes is None:
@@ -184,7 +187,9 @@ class GlimpseEnv(gym.Env):
     - ``start``: ``"center"`` or ``"random"``; ``augment``: new placement/clutter every episode
       (default on the training split of translated/cluttered tasks); ``max_shift``: on images shown
       without a canvas, translate each training episode's image by up to that many pixels along each
-      axis (data augmentation; default 0); ``max_images``: keep the first
+      axis (data augmentation; default 0); ``max_rotation`` (degrees), ``max_zoom`` (percent): rotate
+      and scale each training episode's digit by up to that much before it is placed (data
+      augmentation of the digit's shape; default 0); ``max_images``: keep the first
       N images; ``n_classes``: size of the label space (default 10, or max label + 1 for your data);
       ``data_dir``, ``download``: where MNIST is (see :mod:`glimpse_env.datasets`).
     - ``render_mode``: ``None`` or ``"rgb_array"`` (the image, the nested glimpse squares and the path).

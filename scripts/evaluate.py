@@ -72,8 +72,9 @@ def main(args: EvalArgs) -> dict:
         torch.set_num_threads(args.threads)
     payload = load_checkpoint(args.checkpoint, CHECKPOINT_KIND, map_location=args.device)
     saved = saved_config(payload)
-    # train_shift=0: the training split is scored on its images as they are, not on augmented ones
-    config = dataclasses.replace(saved, device=args.device, data_dir=args.data_dir or saved.data_dir, train_shift=0)
+    # no train_*: the training split is scored on its images as they are, not on augmented ones
+    config = dataclasses.replace(saved, device=args.device, data_dir=args.data_dir or saved.data_dir, train_shift=0,
+                                 train_rotation=0, train_zoom=0)  # fmt: skip
     envs = scoring_env(config, args.split, args.batch_size)
     model = load_model(payload, args.device)
     if tuple(model.config.glimpse_shape) != tuple(envs.config.glimpse_shape):

@@ -181,6 +181,60 @@ def test_shift_is_for_training_images_without_a_canvas(data_dir):
     assert (train.augment, train.max_shift, val.augment, val.max_shift) == (True, 2, False, 0)
 
 
+def test_rotate_and_scale_in_pixels():
+    import torch
+
+    from glimpse_env.datasets import rotate_and_scale
+
+    images = torch.from_numpy(_digits(4)[0])
+    zeros, ones = torch.zeros(4), torch.ones(4)
+    assert torch.equal(rotate_and_scale(images, zeros, ones), images)  # the identity samples pixel centres
+    assert torch.equal(rotate_and_scale(images, zeros + 90, ones), torch.rot90(images, 1, (2, 3)))
+    floats = images.float() / 255
+    assert torch.allclose(rotate_and_scale(floats, zeros - 90, ones), torch.rot90(floats, -1, (2, 3)), atol=1e-5)
+    # a rotation in pixels, not in the normalised frame: half a turn of a wide image is a flip of both axes
+    wide = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (2, 1, 10, 30), dtype=np.uint8))
+    assert torch.equal(rotate_and_scale(wide, torch.full((2,), 180.0), torch.ones(2)), wide.flip(2, 3))
+    # halving about the centre: output pixel i samples the input at 2i - 13.5, the mean of a 2x2
+    # block, so the image keeps a quarter of its ink in the middle 14x14 and zeros around it
+    halved = rotate_and_scale(floats, zeros, ones / 2)
+    assert halved[..., :7, :].abs().max() == 0 and halved[..., 21:, :].abs().max() == 0
+    assert halved[..., :, :7].abs().max() == 0 and halved[..., :, 21:].abs().max() == 0
+    assert halved.sum().item() == pytest.approx(floats.sum().item() / 4, rel=1e-4)
+    assert rotate_and_scale(floats, zeros, ones * 2).sum() > 3 * floats.sum()  # doubling: four times the ink, less what leaves the frame
+
+
+def test_rotation_and_zoom_distort_training_digits_only(data_dir):
+    images, labels = _digits()
+    source = ImageSource(images, labels, canvas_size=60, n_clutter=2, augment=True, max_rotation=10, max_zoom=20)
+    rng = np.random.default_rng(3)
+    layouts = source.draw_layouts(rng, np.arange(30))
+    assert layouts.shape == (30, 3 + 5 * 2 + 2)  # placement, clutter, then degrees and percent
+    assert 0 <= layouts[:, -2].min() and layouts[:, -2].max() <= 20 and layouts[:, -1].max() <= 40
+    assert len(set(layouts[:, -2])) > 10 and len(set(layouts[:, -1])) > 10
+    # the clutter and the place are those of the same layout without the distortion's columns
+    plain = ImageSource(images, labels, canvas_size=60, n_clutter=2, augment=True)
+    undistorted = layouts.copy()
+    undistorted[:, -2:] = [10, 20]  # 0 degrees, 0 percent
+    np.testing.assert_array_equal(source.render(undistorted), plain.render(layouts[:, :-2]))
+    assert not np.array_equal(source.render(layouts), plain.render(layouts[:, :-2]))
+    np.testing.assert_array_equal(source.render(layouts), source.render(layouts))  # a layout is an episode
+    # with the shift, on images shown as they are
+    shifted = ImageSource(images, labels, augment=True, max_shift=2, max_rotation=5)
+    assert shifted.draw_layouts(rng, np.arange(4)).shape == (4, 5)  # index, shift, degrees, percent
+    assert shifted.render(shifted.draw_layouts(rng, n=4)).shape == (4, 1, 28, 28)
+    assert ImageSource(images, labels, augment=False, max_rotation=10, max_zoom=10).distorts is False  # val/test stay
+    with pytest.raises(ValueError, match="max_rotation must be an integer >= 0.*got -1"):
+        ImageSource(images, labels, augment=True, max_rotation=-1)
+    with pytest.raises(ValueError, match="max_zoom at most 90 percent, got 0 and 95"):
+        ImageSource(images, labels, augment=True, max_zoom=95)
+    train = make_source("translated", "train", max_rotation=10, data_dir=data_dir, max_images=100)
+    test = make_source("translated", "test", max_rotation=10, data_dir=data_dir, max_images=100)
+    assert (train.max_rotation, test.max_rotation, test.augment) == (10, 0, False)
+    mnist_train = make_source("mnist", "train", max_zoom=10, data_dir=data_dir, max_images=100)
+    assert (mnist_train.augment, mnist_train.max_zoom) == (True, 10)
+
+
 def test_fixed_canvases_are_the_same_every_time():
     images, labels = _digits()
     a = ImageSource(images, labels, canvas_size=60, n_clutter=4, augment=False, fixed_seed=[7, 1])

@@ -140,6 +140,13 @@ def test_train_shift_augments_the_training_split_only(data_dir):
     assert build_env(config, "train", 4, max_images=64).config.source.max_shift == 2
     for split in ("val", "test"):
         assert build_env(config, split, 4, max_images=64).config.source.max_shift == 0
+    config = TrainConfig(env="GlimpseTranslatedMNIST-v0", train_rotation=10, train_zoom=5, data_dir=str(data_dir))
+    source = build_env(config, "train", 4, max_images=64).config.source
+    assert (source.max_shift, source.max_rotation, source.max_zoom) == (0, 10, 5)
+    for split in ("val", "test"):
+        assert not build_env(config, split, 4, max_images=64).config.source.distorts
+    with pytest.raises(ValueError, match="train_rotation must be an integer >= 0, got -5"):
+        TrainConfig(train_rotation=-5)
 
 
 def test_several_rollouts_per_image(tmp_path, data_dir):
