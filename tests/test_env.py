@@ -26,6 +26,7 @@ def test_check_env_on_user_images(toy_images):
     check_env(toy_env(toy_images), skip_render_check=False)
     check_env(toy_env(toy_images, start="random", canvas_size=40, n_clutter=3, augment=True))
     check_env(toy_env(toy_images, max_shift=2))
+    check_env(toy_env(toy_images, canvas_size=40, max_rotation=10, max_zoom=10))
 
 
 @pytest.mark.parametrize("env_id", sorted(glimpse_env.ENV_IDS))
@@ -190,8 +191,10 @@ def run_vector_env(env, seed, actions):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [dict(), dict(start="random", canvas_size=36, n_clutter=3, augment=True), dict(max_shift=2)]
-)
+    "kwargs",
+    [dict(), dict(start="random", canvas_size=36, n_clutter=3, augment=True), dict(max_shift=2),
+     dict(canvas_size=36, n_clutter=2, max_rotation=15, max_zoom=10, augment=True)],
+)  # fmt: skip
 def test_vector_env_equals_single_envs(toy_images, kwargs):
     images, labels = toy_images
     common = dict(images=images, labels=labels, glimpse_size=4, n_scales=3, n_glimpses=3) | kwargs
