@@ -233,13 +233,45 @@ class EpisodeLoss(nn.Module):
 
 
 @torch.no_grad()
+class _RolloutStream:
+    """The random state of one of :func:`evaluate`'s rollouts: a generator for the random locations
+    and sampled classes, and the global generator's state for the policy's location noise, swapped
+    in for the rollout (``with stream:``) and kept for its next batch."""
+
+    def __init__(self, seed: int, device: torch.device):
+        self.device = device
+        self.generator = torch.Generator(device=device).manual_seed(seed)
+        outside = self._global_state()
+        torch.manual_seed(seed)
+        self.state = self._global_state()
+        self._set_global_state(outside)
+
+    def _global_state(self):
+        cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+        return torch.random.get_rng_state(), cuda
+
+    def _set_global_state(self, state) -> None:
+        torch.random.set_rng_state(state[0])
+        if state[1] is not None:
+            torch.cuda.set_rng_state(state[1], self.device)
+
+    def __enter__(self):
+        self._outside = self._global_state()
+        self._set_global_state(self.state)
+
+    def __exit__(self, *exc):
+        self.state = self._global_state()
+        self._set_global_state(self._outside)
+
+
 def evaluate(model: RecurrentAttentionModel, envs, images, *, rollouts: int = 1, deterministic: bool = False,
              random_locations: bool = False, seed: int = 0) -> dict[str, float]:  # fmt: skip
     """Error rates on ``images`` of the environment's split (an int ``n`` means the first ``n``).
 
     With ``rollouts = M > 1`` the class probabilities of ``M`` rollouts per image are averaged
     before the argmax. Locations are sampled from the policy (seeded by ``seed``, so the result is
-    reproducible) unless ``deterministic``. A rank of a distributed run passes its shard of the
+    reproducible) unless ``deterministic``. Rollout ``m`` draws from its own random stream (the
+    first from ``seed`` itself), so the first rollout's error at a seed is the same whatever ``M``. A rank of a distributed run passes its shard of the
     images and sums the ``wrong_*`` counts over ranks.
 
     Returns:
@@ -257,10 +289,10 @@ def evaluate(model: RecurrentAttentionModel, envs, images, *, rollouts: int = 1,
     model.eval()
     B = envs.num_envs
     device = next(model.parameters()).device
-    generator = torch.Generator(device=device).manual_seed(seed)
     cpu_state = torch.random.get_rng_state()
     cuda_states = torch.cuda.get_rng_state_all() if device.type == "cuda" else None
-    torch.manual_seed(seed)  # the policy's location noise draws from the global generator
+    streams = [_RolloutStream(seed if m == 0 else int(np.random.SeedSequence([seed, m]).generate_state(1)[0]), device)
+               for m in range(rollouts)]  # fmt: skip
     envs.reset(seed=seed)
     wrong_first = wrong_avg = 0
     border = None
@@ -269,9 +301,10 @@ def evaluate(model: RecurrentAttentionModel, envs, images, *, rollouts: int = 1,
             indices = images[np.arange(start, start + B) % n_images]  # the last batch wraps; extras are ignored
             keep = min(B, n_images - start)
             probs = None
-            for m in range(rollouts):
-                episode = rollout(model, envs, indices, deterministic=deterministic,
-                                  random_locations=random_locations, generator=generator)  # fmt: skip
+            for m, stream in enumerate(streams):
+                with stream:
+                    episode = rollout(model, envs, indices, deterministic=deterministic,
+                                      random_locations=random_locations, generator=stream.generator)  # fmt: skip
                 p = episode.logits.softmax(-1)
                 labels = episode.labels
                 if m == 0:

@@ -199,6 +199,14 @@ for name in mnist_cpu60_zi_lwd1_shift2_s3 mnist_cpu60_zi_lwd1_shift2_s4 mnist_cp
       --picture "$RUNS/$name/seeds.png" --json-out "$RUNS/$name.seed$location_seed.json" > /dev/null 2>&1
   done
 done
+# this session (2026-11-27, fourth): the average of the weights on seeds 0-2 of the 60 CPU-minute
+# MNIST row, and translated 60x60 with the digits rotated (up to 10 degrees) and scaled (up to 10 %)
+# in training, for as many epochs as the 120 CPU-minute row had (182; this host is faster)
+for seed in 0 1 2; do
+  run mnist_cpu60_zi_lwd1_shift2_ema0.999_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --ema-decay 0.999 --seed $seed
+done
+before translated_e182_rot10_zoom10_std0.1_lstm --env GlimpseTranslatedMNIST-v0 --epochs 182 --std 0.1 --cell lstm \
+  --train-rotation 10 --train-zoom 10
 # the public PyTorch RAM's own code under the same protocol (needs a checkout of it; skipped otherwise)
 REFERENCE=${REFERENCE:-/tmp/recurrent-visual-attention}
 if [ -f "$REFERENCE/model.py" ]; then

@@ -255,6 +255,21 @@ def test_evaluation_counts_glimpses_parked_on_the_border(toy_images):
             evaluate(parked, envs, **bad)
 
 
+def test_first_rollout_is_the_same_whatever_the_number_averaged(toy_images):
+    images, labels = toy_images
+    envs = GlimpseVectorEnv(8, images=images, labels=labels, glimpse_size=6, n_scales=2, n_glimpses=4, device="cpu")
+    noisy = model(std=0.5)  # an untrained policy with wide noise: the error moves with the draw
+    one = [evaluate(noisy, envs, 40, rollouts=1, seed=seed) for seed in range(6)]
+    assert len({r["wrong_first"] for r in one}) > 1  # the seed matters
+    torch.manual_seed(123)
+    outside = torch.random.get_rng_state()
+    for seed, alone in enumerate(one):
+        averaged = evaluate(noisy, envs, 40, rollouts=3, seed=seed)  # five batches, three rollouts each
+        assert (averaged["wrong_first"], averaged["border"]) == (alone["wrong_first"], alone["border"])
+        assert evaluate(noisy, envs, 40, rollouts=3, seed=seed) == averaged
+    assert torch.equal(torch.random.get_rng_state(), outside)  # the caller's generator is left as it was
+
+
 @pytest.mark.parametrize(
     "kwargs,message",
     [(dict(std=-0.1), "std"), (dict(std=0.0), "std"), (dict(n_classes=1), "n_classes"), (dict(hidden_size=0), "hidden_size"),
