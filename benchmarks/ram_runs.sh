@@ -207,6 +207,15 @@ for seed in 0 1 2; do
 done
 before translated_e182_rot10_zoom10_std0.1_lstm --env GlimpseTranslatedMNIST-v0 --epochs 182 --std 0.1 --cell lstm \
   --train-rotation 10 --train-zoom 10
+# one rollout at location seeds 0-9 for every 60 CPU-minute model of that host and the translated one, with
+# the evaluator's per-rollout streams (results/ram.md, "Five seeds of the average")
+for name in mnist_cpu60_zi_lwd1_shift2_s3 mnist_cpu60_zi_lwd1_shift2_s4 mnist_cpu60_zi_lwd1_shift2_ema0.999_s{0,1,2,3,4} \
+  translated_e182_rot10_zoom10_std0.1_lstm; do
+  for location_seed in 0 1 2 3 4 5 6 7 8 9; do
+    python scripts/evaluate.py "$RUNS/$name/best.pt" --threads 1 --rollouts 1 --seed $location_seed \
+      --picture "$RUNS/$name/seeds.png" --json-out "$RUNS/$name.seed$location_seed.json" > /dev/null 2>&1
+  done
+done
 # the public PyTorch RAM's own code under the same protocol (needs a checkout of it; skipped otherwise)
 REFERENCE=${REFERENCE:-/tmp/recurrent-visual-attention}
 if [ -f "$REFERENCE/model.py" ]; then
