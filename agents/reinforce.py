@@ -232,7 +232,6 @@ class EpisodeLoss(nn.Module):
         return reinforce_loss(episode, self.weights, self.hybrid, self.group, self.reward), episode
 
 
-@torch.no_grad()
 class _RolloutStream:
     """The random state of one of :func:`evaluate`'s rollouts: a generator for the random locations
     and sampled classes, and the global generator's state for the policy's location noise, swapped
@@ -264,6 +263,7 @@ class _RolloutStream:
         self._set_global_state(self._outside)
 
 
+@torch.no_grad()
 def evaluate(model: RecurrentAttentionModel, envs, images, *, rollouts: int = 1, deterministic: bool = False,
              random_locations: bool = False, seed: int = 0) -> dict[str, float]:  # fmt: skip
     """Error rates on ``images`` of the environment's split (an int ``n`` means the first ``n``).
@@ -271,8 +271,9 @@ def evaluate(model: RecurrentAttentionModel, envs, images, *, rollouts: int = 1,
     With ``rollouts = M > 1`` the class probabilities of ``M`` rollouts per image are averaged
     before the argmax. Locations are sampled from the policy (seeded by ``seed``, so the result is
     reproducible) unless ``deterministic``. Rollout ``m`` draws from its own random stream (the
-    first from ``seed`` itself), so the first rollout's error at a seed is the same whatever ``M``. A rank of a distributed run passes its shard of the
-    images and sums the ``wrong_*`` counts over ranks.
+    first from ``seed`` itself), so the first rollout's error at a seed is the same whatever ``M``;
+    the caller's random state is left as it was. A rank of a distributed run passes its shard of
+    the images and sums the ``wrong_*`` counts over ranks.
 
     Returns:
         ``{"error": percent wrong after the first rollout, "error_avg": percent wrong after averaging
@@ -289,8 +290,7 @@ def evaluate(model: RecurrentAttentionModel, envs, images, *, rollouts: int = 1,
     model.eval()
     B = envs.num_envs
     device = next(model.parameters()).device
-    cpu_state = torch.random.get_rng_state()
-    cuda_states = torch.cuda.get_rng_state_all() if device.type == "cuda" else None
+    # each stream swaps its state in and out around its rollouts, so the caller's is never touched
     streams = [_RolloutStream(seed if m == 0 else int(np.random.SeedSequence([seed, m]).generate_state(1)[0]), device)
                for m in range(rollouts)]  # fmt: skip
     envs.reset(seed=seed)
@@ -315,9 +315,6 @@ def evaluate(model: RecurrentAttentionModel, envs, images, *, rollouts: int = 1,
                 probs = p if probs is None else probs + p
             wrong_avg += int((probs.argmax(-1) != labels)[:keep].sum())
     finally:
-        torch.random.set_rng_state(cpu_state)
-        if cuda_states is not None:
-            torch.cuda.set_rng_state_all(cuda_states)
         model.train(was_training)
     border = [] if border is None else (100.0 * border / max(n_images, 1)).tolist()
     return {"error": 100.0 * wrong_first / max(n_images, 1), "error_avg": 100.0 * wrong_avg / max(n_images, 1),

@@ -255,7 +255,16 @@ def test_evaluation_counts_glimpses_parked_on_the_border(toy_images):
             evaluate(parked, envs, **bad)
 
 
-def test_first_rollout_is_the_same_whatever_the_number_averaged(toy_images):
+def test_first_rollout_is_the_same_whatever_the_number_averaged(toy_images, monkeypatch):
+    import agents.reinforce
+
+    grad_enabled = []  # evaluation builds no autograd graph
+    real_rollout = agents.reinforce.rollout
+    def recording_rollout(*args, **kwargs):
+        grad_enabled.append(torch.is_grad_enabled())
+        return real_rollout(*args, **kwargs)
+
+    monkeypatch.setattr(agents.reinforce, "rollout", recording_rollout)
     images, labels = toy_images
     envs = GlimpseVectorEnv(8, images=images, labels=labels, glimpse_size=6, n_scales=2, n_glimpses=4, device="cpu")
     noisy = model(std=0.5)  # an untrained policy with wide noise: the error moves with the draw
@@ -268,6 +277,7 @@ def test_first_rollout_is_the_same_whatever_the_number_averaged(toy_images):
         assert (averaged["wrong_first"], averaged["border"]) == (alone["wrong_first"], alone["border"])
         assert evaluate(noisy, envs, 40, rollouts=3, seed=seed) == averaged
     assert torch.equal(torch.random.get_rng_state(), outside)  # the caller's generator is left as it was
+    assert grad_enabled and not any(grad_enabled)
 
 
 @pytest.mark.parametrize(
