@@ -239,6 +239,8 @@ class ImageSource:
         data = self.tensors(device)
         layouts = torch.from_numpy(np.ascontiguousarray(layouts)).to(data["base"].device)
         indices = layouts[:, 0]
+        if self.fixed_canvases is not None:
+            return data["fixed"][indices]
         digits = data["base"][indices]
         if self.distorts:
             degrees = (layouts[:, -2] - self.max_rotation).float()
@@ -255,8 +257,6 @@ class ImageSource:
             return windows[torch.arange(len(layouts), device=padded.device), :, layouts[:, 1], layouts[:, 2]]
         if self.canvas_size is None:
             return digits
-        if self.fixed_canvases is not None:
-            return data["fixed"][indices]
         images = data["base"]
         B = len(layouts)
         _, C, H, W = images.shape
@@ -388,16 +388,15 @@ def make_source(
     """
     if max_images is not None:
         check_int("max_images", max_images, 1, " or None")
+    reshapes = bool(max_shift or max_rotation or max_zoom)  # shifts or distorts each image
     if images is not None or labels is not None:
         images, labels = check_user_images(images, labels)
         if max_images is not None:
             images, labels = images[:max_images], labels[:max_images]
         # A user's images are used as they are unless a canvas (and clutter) is asked for.
         clutter_size = min(TASKS["cluttered"].clutter_size, *images.shape[2:])
-        distort = dict(max_shift=max_shift, max_rotation=max_rotation, max_zoom=max_zoom)
-        if augment is None:
-            augment = any(distort.values())
-        return ImageSource(images, labels, canvas_size, n_clutter or 0, clutter_size, bool(augment), **distort)
+        return ImageSource(images, labels, canvas_size, n_clutter or 0, clutter_size, reshapes if augment is None else bool(augment),
+                           max_shift=max_shift, max_rotation=max_rotation, max_zoom=max_zoom)  # fmt: skip
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)} (or give images= and labels=), got {task!r}")
     if split not in (*SPLITS, "train+val"):
@@ -405,6 +404,6 @@ def make_source(
     canvas = task_canvas(task, canvas_size)
     clutter = TASKS[task].n_clutter if n_clutter is None else n_clutter
     if augment is None:
-        augment = split in ("train", "train+val") and (canvas is not None or bool(max_shift or max_rotation or max_zoom))
+        augment = split in ("train", "train+val") and (canvas is not None or reshapes)
     return _cached_source(split, str(resolve_data_dir(data_dir)), task, canvas, clutter, bool(augment), max_shift, max_rotation,
                           max_zoom, max_images, download)  # fmt: skip
