@@ -543,7 +543,7 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
                   "seconds": round(state["seconds"], 2), "cpu_seconds": round(state["cpu_seconds"], 2)}  # fmt: skip
         state["history"].append(record)
         log = {"charts/val_error": val_error, "charts/val_accuracy": 1 - val_error / 100, "charts/epoch": state["epoch"]}
-        if group.is_main and config.picture_every and (state["epoch"] % config.picture_every == 0 or out_of_time):
+        if not run.disabled and config.picture_every and (state["epoch"] % config.picture_every == 0 or out_of_time):
             frames = val_env.episode_frames(np.arange(min(16, val_env.num_envs)))
             log["attention/glimpse_paths"] = rgb_to_wandb(image_grid(frames), caption=f"epoch {state['epoch']}")
         run.log(log, step=state["global_step"])

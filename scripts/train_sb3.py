@@ -187,18 +187,20 @@ def main(args: Args) -> float:
 
     run = init_wandb(args.wandb_project, {**asdict(args), "command": command}, args.wandb_mode, run_name, out)
     run.define_metric("*", step_metric="global_step")
-    model.set_logger(Logger(str(out), [CSVOutputFormat(str(out / "progress.csv")), WandbWriter()]))
-    from wandb.integration.sb3 import WandbCallback
-
+    outputs = [CSVOutputFormat(str(out / "progress.csv"))] + ([] if run.disabled else [WandbWriter()])
+    model.set_logger(Logger(str(out), outputs))
     budget = TimeBudget(args.max_minutes, args.max_cpu_minutes)
     eval_callback = EvalCallback(eval_env, n_eval_episodes=args.eval_episodes, eval_freq=max(args.eval_freq // args.num_envs, 1),
                                  best_model_save_path=str(out), log_path=str(out), deterministic=True, verbose=1)  # fmt: skip
     callbacks = [
         eval_callback,
         AtomicCheckpoint(out / "checkpoint.zip", args.checkpoint_freq),
-        WandbCallback(verbose=0),
         budget,
     ]
+    if not run.disabled:
+        from wandb.integration.sb3 import WandbCallback
+
+        callbacks.append(WandbCallback(verbose=0))
     log_interval = 100 if args.algo == "a2c" else 1
     start, start_cpu = time.monotonic(), time.process_time()
     model.learn(args.total_timesteps, callback=CallbackList(callbacks), log_interval=log_interval)

@@ -152,6 +152,8 @@ def model_config(args: Args, src_vocab: int, tgt_vocab: int) -> ModelConfig:
 
 def log_attention(run, model, pair, src_tok, tgt_tok, step: int) -> None:
     """Translate one validation sentence and log its attention heatmap (models with attention only)."""
+    if run.disabled:
+        return
     _, (translation,) = translate(model, [pair[0]], src_tok, tgt_tok, return_attention=True)
     if translation.attention is None:
         return
