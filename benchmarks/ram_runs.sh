@@ -247,3 +247,23 @@ if python -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then
   gpu gpu_mnist_b128 --env GlimpseMNIST-v0 &
   wait
 fi
+
+# gpu, fifth (2026-11-27, one H200, two runs at a time): cluttered 100x100 at larger batches. Only best.pt
+# and the log came back from that machine; ram_table.py --gpu reads the totals from the log's last line.
+gpu_for() {  # minutes, name, then train_ram.py settings
+  local minutes=$1 name=$2
+  shift 2
+  python scripts/train_ram.py "$@" --start center --threads 2 --device cuda --epochs 1000 --max-minutes "$minutes" \
+    --out "$RUNS/$name" --progress false --wandb-mode disabled > "$RUNS/$name.log" 2>&1
+  python scripts/evaluate.py "$RUNS/$name/best.pt" --device cuda --threads 2 --rollouts 10 --json-out "$RUNS/$name.json" \
+    > "$RUNS/$name.eval" 2>&1
+}
+if python -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then
+  C100="--env GlimpseClutteredMNIST100-v0 --std 0.1 --cell lstm --location-weight-decay 0"
+  gpu_for 6 gpu_h200_c100_b512_6min $C100 --batch-size 512 --lr 2e-3 &
+  gpu_for 6 gpu_h200_c100_b1024_6min $C100 --batch-size 1024 --lr 3e-3 --warmup-steps 200 &
+  wait
+  gpu_for 3.5 gpu_h200_c100_b2048_3.5min $C100 --batch-size 2048 --lr 4e-3 --warmup-steps 200 &
+  gpu_for 3.5 gpu_h200_c100_b1024_3.5min $C100 --batch-size 1024 --lr 3e-3 --warmup-steps 200 &
+  wait
+fi

@@ -173,6 +173,11 @@ GPU_RUNS = [
     ("gpu_c60_b512", "cluttered 60x60, LSTM, std 0.1, `--batch-size 512 --lr 2e-3`"),
     ("gpu_c100_b128", "cluttered 100x100, LSTM, std 0.1"),
     ("gpu_c100_b512", "cluttered 100x100, LSTM, std 0.1, `--batch-size 512 --lr 2e-3`"),
+    # one H200, two runs at once (benchmarks/ram_runs.sh, "gpu, fifth"): only best.pt came back, the log has the totals
+    ("gpu_h200_c100_b512_6min", "H200: cluttered 100x100, LSTM, std 0.1, `--batch-size 512 --lr 2e-3`"),
+    ("gpu_h200_c100_b1024_6min", "H200: same, `--batch-size 1024 --lr 3e-3 --warmup-steps 200`"),
+    ("gpu_h200_c100_b1024_3.5min", "H200: same, `--batch-size 1024 --lr 3e-3 --warmup-steps 200`"),
+    ("gpu_h200_c100_b2048_3.5min", "H200: same, `--batch-size 2048 --lr 4e-3 --warmup-steps 200`"),
 ]
 
 
@@ -184,10 +189,19 @@ def gpu_table(runs: Path) -> None:
         r = _result(runs, name)
         if r is None:
             continue
-        payload = load_checkpoint(Path(r["checkpoint"]).with_name("last.pt"), "ram")
-        state, batch = payload["state"], payload["config"]["batch_size"]
-        print(f"| {label} | {batch} | {state['global_step']:,} ({state['global_step'] / state['seconds']:.1f}) | {state['epoch']} "
-              f"| {state['seconds'] / 60:.1f} | **{r['error_one_rollout']:.2f}** | {r['error_10_rollouts']:.2f} |")  # fmt: skip
+        last = Path(r["checkpoint"]).with_name("last.pt")
+        if last.is_file():
+            payload = load_checkpoint(last, "ram")
+            state = payload["state"]
+            epochs, steps, seconds = state["epoch"], state["global_step"], state["seconds"]
+        else:  # the run's last line: "trained 105 epochs, 11041 steps in 360 s ..."
+            payload = load_checkpoint(r["checkpoint"], "ram")
+            line = next(x for x in (runs / f"{name}.log").read_text().splitlines() if x.startswith("trained "))
+            words = line.replace(",", "").split()
+            epochs, steps, seconds = int(words[1]), int(words[3]), float(words[6])
+        batch = payload["config"]["batch_size"]
+        print(f"| {label} | {batch} | {steps:,} ({steps / seconds:.1f}) | {epochs} "
+              f"| {seconds / 60:.1f} | **{r['error_one_rollout']:.2f}** | {r['error_10_rollouts']:.2f} |")  # fmt: skip
 
 
 # the public PyTorch RAM run by benchmarks/reference_ram.py (RUNS/reference/kz_cpu<N>_s<seed>.json)
