@@ -72,7 +72,7 @@ Dimension letters: ``B`` batch, ``K`` scales, ``C`` channels, ``G`` glimpse side
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -289,6 +289,14 @@ class RecurrentAttentionModel(nn.Module):
 
     def initial_state(self, batch_size: int, device=None) -> State:
         return self.core.initial_state(batch_size, device)
+
+    def set_std(self, std: float) -> None:
+        """Change the location policy's standard deviation (an annealed schedule); the model's config,
+        saved with its checkpoints, follows, so a checkpoint is scored with the std it was trained to."""
+        if not (isinstance(std, (int, float)) and std > 0 and math.isfinite(std)):
+            raise ValueError(f"std (the location policy's standard deviation) must be > 0, got {std!r}")
+        self.location_net.std = float(std)
+        self.config = replace(self.config, std=float(std))
 
     def step(self, glimpse: torch.Tensor, location: torch.Tensor, state: State, deterministic: bool = False):
         """Read one glimpse and decide.

@@ -112,6 +112,8 @@ class TrainConfig:
     """clip the gradient's global norm to this (none: no clipping)"""
     std: float = 0.05
     """standard deviation of the location policy, in the [-1, 1] frame (0.05: 0.7 pixel on 28x28, 1.5 on 60x60; 0.1 is better on the 60x60 and 100x100 canvases, see results/ram.md)"""
+    std_final: float | None = None
+    """anneal the location policy's std to this along the learning rate's cosine (the same warm-up-free progress over the epochs or the time budget), so late training and the saved model sample closer to the mean path (none: keep std)"""
     cell: Literal["rnn", "rnn_tanh", "lstm", "gru"] = "rnn"
     """core network: rnn (ReLU, the paper's), rnn_tanh, lstm or gru (lstm beat rnn on the 60x60 and 100x100 canvases, not on MNIST; rnn_tanh lost on MNIST: see results/ram.md)"""
     hidden_size: int = 256
@@ -209,6 +211,7 @@ class TrainConfig:
         for name in ("n_glimpses", "glimpse_size", "n_scales", "train_subset", "val_subset", "threads", "max_steps"):
             positive(name, getattr(self, name), allow_none=True)
         positive("std", self.std, float)
+        positive("std_final", self.std_final, float, allow_none=True)
         positive("pixel_std", self.pixel_std, float)
         positive("lr", self.lr, float)
         positive("lr_min", self.lr_min, float, zero=True)
@@ -319,11 +322,19 @@ def _lr_lambda(config: TrainConfig, total_steps: int, budget_used=lambda: 0.0):
         warm = min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else 1.0
         if config.lr_schedule == "constant":
             return warm
-        progress = min(max(step / max(total_steps, 1), budget_used()), 1.0)
         floor = config.lr_min / config.lr
-        return warm * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+        return warm * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * _progress_fraction(step, total_steps, budget_used))))
 
     return factor
+
+
+def _progress_fraction(step: int, total_steps: int, budget_used) -> float:
+    """How far a run is, in [0, 1]: its steps over all epochs' steps, or its time budget if that runs ahead."""
+    return min(max(step / max(total_steps, 1), budget_used()), 1.0)
+
+
+def _cosine(start: float, end: float, progress: float) -> float:
+    return end + (start - end) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def share_streams(envs, k: int) -> None:
@@ -495,6 +506,10 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
         model.train()
         while state["step_in_epoch"] < steps_per_epoch:
             first = (state["step_in_epoch"] * group.world_size + group.rank) * images_per_batch
+            if config.std_final is not None:
+                std = _cosine(config.std, config.std_final, _progress_fraction(state["global_step"], total_steps, budget_used))
+                for m in {id(model): model, id(scored): scored}.values():
+                    m.set_std(std)
             losses, episode = episode_loss(train_env, np.repeat(order[first : first + images_per_batch], per_image))
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
@@ -519,7 +534,7 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
             if state["global_step"] % config.log_every == 0:
                 now = time.perf_counter()
                 logged = {k: float(v) / count for k, v in sums.items()}
-                logged.update({"charts/learning_rate": scheduler.get_last_lr()[0], "charts/location_std": config.std,
+                logged.update({"charts/learning_rate": scheduler.get_last_lr()[0], "charts/location_std": model.location_net.std,
                                "charts/images_per_second": images_since / (now - tick), "charts/epoch": epoch,
                                "charts/global_batch": global_batch})  # fmt: skip
                 run.log(logged, step=state["global_step"])

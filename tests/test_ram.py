@@ -134,6 +134,21 @@ def test_location_policy_options():
                               model(location_zero_init=False).location_net(h, deterministic=True)[2])  # fmt: skip
 
 
+def test_set_std_changes_the_sampling_the_likelihood_and_the_saved_config():
+    m = model(std=0.1)
+    h = torch.randn(32, 256)
+    m.set_std(0.02)
+    assert m.config.std == m.location_net.std == 0.02
+    torch.manual_seed(3)
+    location, log_pi, mu = m.location_net(h)
+    torch.manual_seed(3)
+    torch.testing.assert_close(location, (mu + 0.02 * torch.randn_like(mu)).clamp(-1, 1))
+    torch.testing.assert_close(log_pi, clipped_gaussian_log_prob(location, mu, 0.02))
+    for bad in (0, -0.1, float("nan")):
+        with pytest.raises(ValueError, match="std"):
+            m.set_std(bad)
+
+
 def test_reinforce_makes_a_paying_location_more_probable():
     """A one-step bandit: reward 1 when the sampled x > 0. REINFORCE must move the mean right."""
     torch.manual_seed(0)

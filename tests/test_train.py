@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -326,3 +327,22 @@ def test_train_and_evaluate_scripts(tmp_path, data_dir):
     assert result.returncode == 2 and "no checkpoint at" in result.stderr and "Traceback" not in result.stderr
     result = run_script(str(REPO / "scripts" / "train_ram.py"), "--std", "-1", cwd=tmp_path)
     assert result.returncode != 0 and "std must be a number > 0" in result.stderr
+
+
+def test_an_annealed_std_is_trained_saved_scored_and_resumed_exactly(tmp_path, data_dir):
+    from agents.trainer import load_model
+
+    run = dict(std=0.1, std_final=0.02, ema_decay=0.9)
+    straight = train(small_config(tmp_path / "a", data_dir, **run))
+    train(small_config(tmp_path / "b", data_dir, max_steps=5, **run))
+    resumed = train(small_config(tmp_path / "b", data_dir, resume=True, **run))
+    assert resumed["global_step"] == straight["global_step"] == 16 and resumed["val_error"] == straight["val_error"]
+    a, b = (load_checkpoint(tmp_path / r / "run" / "last.pt", "ram") for r in "ab")
+    for name in a["model"]:
+        torch.testing.assert_close(a["model"][name], b["model"][name], rtol=0, atol=0, msg=name)
+    # the last of the 16 steps ran at 15/16 of the cosine from 0.1 to 0.02; that std is saved and scored
+    want = 0.02 + 0.08 * 0.5 * (1 + math.cos(math.pi * 15 / 16))
+    assert a["model_config"]["std"] == b["model_config"]["std"] == pytest.approx(want)
+    assert load_model(a).location_net.std == pytest.approx(want)
+    with pytest.raises(ValueError, match="std_final.*-0.01"):
+        small_config(tmp_path, data_dir, std_final=-0.01)
