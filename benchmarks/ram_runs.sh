@@ -267,3 +267,14 @@ if python -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then
   gpu_for 3.5 gpu_h200_c100_b1024_3.5min $C100 --batch-size 1024 --lr 3e-3 --warmup-steps 200 &
   wait
 fi
+
+# this session (2026-11-27, fifth): MNIST's 60 CPU-minute recipe with the average of the weights, plus the
+# rotated and scaled training digits (seeds 0 / 1), then plus an annealed location std (--std-final 0.02)
+for seed in 0 1; do
+  run mnist_cpu60_ema0.999_rot10_zoom10_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --ema-decay 0.999 \
+    --train-rotation 10 --train-zoom 10 --seed $seed
+done
+for seed in 0 1; do
+  run mnist_cpu60_ema0.999_stdf0.02_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --ema-decay 0.999 \
+    --std-final 0.02 --seed $seed
+done
