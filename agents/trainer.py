@@ -508,8 +508,9 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
             first = (state["step_in_epoch"] * group.world_size + group.rank) * images_per_batch
             if config.std_final is not None:
                 std = _cosine(config.std, config.std_final, _progress_fraction(state["global_step"], total_steps, budget_used))
-                for m in {id(model): model, id(scored): scored}.values():
-                    m.set_std(std)
+                model.set_std(std)
+                if scored is not model:  # the average of the weights samples like the weights
+                    scored.set_std(std)
             losses, episode = episode_loss(train_env, np.repeat(order[first : first + images_per_batch], per_image))
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()

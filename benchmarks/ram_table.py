@@ -58,6 +58,11 @@ ROWS = [
     ("translated_cpu120_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **120 CPU-min**, LSTM, std 0.1", "1.22", ""),
     ("translated_cpu220r_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **220 CPU-min** (the 120 run resumed), LSTM, std 0.1", "1.22", ""),
     ("translated_e182_rot10_zoom10_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **182 epochs** (the 120 CPU-min row's; 87.5 CPU-min on the 2026-11-27 host), LSTM, std 0.1, digits rotated up to 10 degrees and scaled up to 10 % in training", "1.22", ""),
+    # the fifth session (same host): MNIST with the distorted digits, then with an annealed location std
+    ("mnist_cpu60_ema0.999_rot10_zoom10_s0", "MNIST, 60 CPU-min, `--ema-decay 0.999 --train-rotation 10 --train-zoom 10`, seed 0", "1.12", "0.85"),
+    ("mnist_cpu60_ema0.999_rot10_zoom10_s1", "same, seed 1", "1.12", "0.85"),
+    ("mnist_cpu60_ema0.999_stdf0.02_s0", "MNIST, 60 CPU-min, `--ema-decay 0.999 --std-final 0.02`, seed 0", "1.12", "0.85"),
+    ("mnist_cpu60_ema0.999_stdf0.02_s1", "same, seed 1", "1.12", "0.85"),
     ("translated_cpu30_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("translated_cpu45_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **45 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("c60_randglimpse", "cluttered 60x60, **random glimpses** (RNN, earlier init)", "14.4", ""),
