@@ -293,10 +293,8 @@ class RecurrentAttentionModel(nn.Module):
     def set_std(self, std: float) -> None:
         """Change the location policy's standard deviation (an annealed schedule); the model's config,
         saved with its checkpoints, follows, so a checkpoint is scored with the std it was trained to."""
-        if not (isinstance(std, (int, float)) and std > 0 and math.isfinite(std)):
-            raise ValueError(f"std (the location policy's standard deviation) must be > 0, got {std!r}")
-        self.location_net.std = float(std)
-        self.config = replace(self.config, std=float(std))
+        self.config = replace(self.config, std=std)  # RAMConfig checks it
+        self.location_net.std = self.config.std
 
     def step(self, glimpse: torch.Tensor, location: torch.Tensor, state: State, deterministic: bool = False):
         """Read one glimpse and decide.

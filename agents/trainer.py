@@ -322,8 +322,7 @@ def _lr_lambda(config: TrainConfig, total_steps: int, budget_used=lambda: 0.0):
         warm = min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else 1.0
         if config.lr_schedule == "constant":
             return warm
-        floor = config.lr_min / config.lr
-        return warm * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * _progress_fraction(step, total_steps, budget_used))))
+        return warm * _cosine(1.0, config.lr_min / config.lr, _progress_fraction(step, total_steps, budget_used))
 
     return factor
 
@@ -334,6 +333,7 @@ def _progress_fraction(step: int, total_steps: int, budget_used) -> float:
 
 
 def _cosine(start: float, end: float, progress: float) -> float:
+    """From ``start`` at progress 0 to ``end`` at 1, along half a cosine."""
     return end + (start - end) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
