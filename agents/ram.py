@@ -28,7 +28,10 @@ The location policy's spread
 ----------------------------
 ``std = 0.05`` in the ``[-1, 1]`` frame by default: 0.7 pixel on a 28x28 image, 1.5 on 60x60, so
 exploration moves a glimpse by about one pixel. On MNIST wider spreads did not help (2 CPU-minutes,
-zero-initialised policy: 5.49 / 5.98 % test error for 0.2 against 6.24 / 5.48 / 5.19 % for 0.05).
+zero-initialised policy: 5.49 / 5.98 % test error for 0.2 against 6.24 / 5.48 / 5.19 % for 0.05;
+60 CPU-minutes, seed 0: one rollout 1.32 % for 0.1 and 1.49 % for 0.15 against 1.12 %, though ten
+rollouts averaged gain, 0.63 / 0.62 % against 0.75 %: a wider policy makes a better ensemble and a
+worse single draw).
 On the cluttered 60x60 canvas ``std = 0.1`` is better (10 CPU-minutes, two seeds each: 15.47 /
 15.15 % against 18.24 / 19.85 %), so results/ram.md trains the canvas tasks with ``--std 0.1``.
 

@@ -278,3 +278,14 @@ for seed in 0 1; do
   run mnist_cpu60_ema0.999_stdf0.02_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --ema-decay 0.999 \
     --std-final 0.02 --seed $seed
 done
+
+# this session (2026-11-27, sixth): the same recipe with a wider location std (seed 0: 0.1, 0.15), then
+# 0.1 annealed to 0.05 along the cosine (seeds 0 / 1)
+for std in 0.1 0.15; do
+  run mnist_cpu60_ema0.999_std${std}_s0 --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --ema-decay 0.999 \
+    --std $std --seed 0
+done
+for seed in 0 1; do
+  run mnist_cpu60_ema0.999_std0.1_stdf0.05_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --ema-decay 0.999 \
+    --std 0.1 --std-final 0.05 --seed $seed
+done
