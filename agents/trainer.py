@@ -113,7 +113,7 @@ class TrainConfig:
     std: float = 0.05
     """standard deviation of the location policy, in the [-1, 1] frame (0.05: 0.7 pixel on 28x28, 1.5 on 60x60; 0.1 is better on the 60x60 and 100x100 canvases, see results/ram.md)"""
     std_final: float | None = None
-    """anneal the location policy's std to this along the learning rate's cosine (the same warm-up-free progress over the epochs or the time budget), so late training and the saved model sample closer to the mean path (none: keep std; 0.05 to 0.02 lost on MNIST: results/ram.md)"""
+    """anneal the location policy's std to this along the learning rate's cosine (the same warm-up-free progress over the epochs or the time budget), so late training and the saved model sample closer to the mean path (none: keep std; on MNIST 0.05 to 0.02 lost and 0.1 to 0.05 did not beat a fixed 0.05: results/ram.md)"""
     cell: Literal["rnn", "rnn_tanh", "lstm", "gru"] = "rnn"
     """core network: rnn (ReLU, the paper's), rnn_tanh, lstm or gru (lstm beat rnn on the 60x60 and 100x100 canvases, not on MNIST; rnn_tanh lost on MNIST: see results/ram.md)"""
     hidden_size: int = 256

@@ -63,6 +63,7 @@ ROWS = [
     ("mnist_cpu60_ema0.999_rot10_zoom10_s1", "same, seed 1", "1.12", "0.85"),
     ("mnist_cpu60_ema0.999_stdf0.02_s0", "MNIST, 60 CPU-min, `--ema-decay 0.999 --std-final 0.02`, seed 0", "1.12", "0.85"),
     ("mnist_cpu60_ema0.999_stdf0.02_s1", "same, seed 1", "1.12", "0.85"),
+    # the sixth session (same host): MNIST with a wider location std, then 0.1 annealed to 0.05
     ("mnist_cpu60_ema0.999_std0.1_s0", "MNIST, 60 CPU-min, `--ema-decay 0.999 --std 0.1`, seed 0", "1.12", "0.85"),
     ("mnist_cpu60_ema0.999_std0.15_s0", "MNIST, 60 CPU-min, `--ema-decay 0.999 --std 0.15`, seed 0", "1.12", "0.85"),
     ("mnist_cpu60_ema0.999_std0.1_stdf0.05_s0", "MNIST, 60 CPU-min, `--ema-decay 0.999 --std 0.1 --std-final 0.05`, seed 0", "1.12", "0.85"),
