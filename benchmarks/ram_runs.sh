@@ -289,3 +289,10 @@ for seed in 0 1; do
   run mnist_cpu60_ema0.999_std0.1_stdf0.05_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --ema-decay 0.999 \
     --std 0.1 --std-final 0.05 --seed $seed
 done
+
+# this session (2026-11-27, seventh): translated 60x60 with the average of the weights, one cosine over 130
+# CPU-minutes; and the same over 220 (runs past the session: `--resume` with the same command finishes it)
+for minutes in 130 220; do
+  before translated_cpu${minutes}_ema0.999_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes $minutes --epochs 1000 \
+    --std 0.1 --cell lstm --ema-decay 0.999
+done
