@@ -176,8 +176,8 @@ class TrainConfig:
     """torch device: cpu or cuda (the environment then runs there too)"""
     threads: int | None = None
     """torch CPU threads (none: torch's default)"""
-    flush_denormal: bool = True
-    """on CPU, compute with denormal floats as zero (torch.set_flush_denormal) for the run: the Adam moments of units that no longer get a gradient decay through the denormal range, where x86 arithmetic is many times slower (resuming translated 60x60 at epoch 263 for one epoch, twice each: 27-30 CPU-s with it against 32-33 without, the same validation error)"""
+    flush_denormal: bool = False
+    """on CPU, compute with denormal floats as zero (torch.set_flush_denormal) for the run: the Adam moments of units that no longer get a gradient decay through the denormal range, where x86 arithmetic is many times slower. Off by default, the evidence is mixed: resuming translated 60x60 at epoch 263 for one epoch took 27-30 CPU-s with it against 32-33 without (twice each), but the short runs of tests/test_train.py and test_distributed.py took 74-81 s with it against 64-65 s without"""
     out: str = "runs/ram"
     """output directory: checkpoints and the W&B run"""
     resume: bool = False
