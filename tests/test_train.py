@@ -56,6 +56,19 @@ def test_resume_continues_exactly(tmp_path, data_dir):
     assert resumed["val_error"] == straight["val_error"]
 
 
+def test_denormals_are_flushed_for_the_run_only(tmp_path, data_dir, monkeypatch):
+    calls = []
+    real = torch.set_flush_denormal
+    monkeypatch.setattr(torch, "set_flush_denormal", lambda on: calls.append(on) or real(on))
+    train(small_config(tmp_path, data_dir, max_steps=2, flush_denormal=True))
+    assert calls in ([True, False], [True])  # [True] alone where the CPU cannot flush (it returned False)
+    tiny = torch.tensor([1e-40], dtype=torch.float32)  # below float32's smallest normal, 1.2e-38
+    assert (tiny * 1.0).item() != 0.0  # the process computes with denormals again afterwards
+    calls.clear()
+    train(small_config(tmp_path / "off", data_dir, max_steps=2))
+    assert calls == []  # off by default
+
+
 def test_an_average_of_the_weights_is_validated_saved_and_resumed_exactly(tmp_path, data_dir):
     straight = train(small_config(tmp_path / "a", data_dir, ema_decay=0.9))
     first = train(small_config(tmp_path / "b", data_dir, ema_decay=0.9, max_steps=5))
