@@ -11,12 +11,14 @@ location of step ``T`` is never looked at, so it is neither sampled nor scored.
 
 Loss (Mnih et al., 2014, section 3; hybrid as in their supervised experiments)::
 
-    L = ce_weight * CE(logits_T, y)                          # action network, core, glimpse network
+    L = ce_weight * CE_eps(logits_T, y)                      # action network, core, glimpse network
       - reinforce_weight * mean_b sum_t log pi(l_t) (R - b_t)  # location network (t = 1 .. T-1)
       + baseline_weight * mean_{b,t} (b_t - R)^2             # baseline network
       + early_ce_weight * mean_{t<T} CE(logits_t, y)          # optional, not the paper's
 
-with ``R`` in ``{0, 1}`` the episode's reward. The last term (off by default) is deep supervision:
+with ``R`` in ``{0, 1}`` the episode's reward, and ``CE_eps`` the cross-entropy against the label
+smoothed by ``eps`` (Szegedy et al., 2016: ``1 - eps`` on the class, ``eps / N`` spread over all;
+``eps = 0``, the default, is the plain cross-entropy of the paper). The last term (off by default) is deep supervision:
 the action network also classifies after each earlier glimpse, which hands the glimpse and core
 networks a gradient at every step instead of through ``T`` steps of recurrence.
 With ``group = k > 1`` the batch holds ``k``
@@ -153,7 +155,7 @@ class LossWeights:
 
 
 def reinforce_loss(episode: Episode, weights: LossWeights = LossWeights(), hybrid: bool = True,
-                   group: int = 1, reward: str = "env") -> dict[str, torch.Tensor]:  # fmt: skip
+                   group: int = 1, reward: str = "env", label_smoothing: float = 0.0) -> dict[str, torch.Tensor]:  # fmt: skip
     """The named loss terms and their weighted sum ``"total"`` (see the module docstring).
 
     Args:
@@ -164,6 +166,7 @@ def reinforce_loss(episode: Episode, weights: LossWeights = LossWeights(), hybri
             [0, 1] and has the same sign of change, but it also tells a confident right answer
             from a lucky one, so a glimpse that made the class clearer is credited even when the
             0/1 outcome does not change.
+        label_smoothing: ``eps`` of the cross-entropy terms (hybrid only; the rewards stay as they are).
 
     Returns:
         dict of scalars: ``total``, ``action`` (CE, or the class's REINFORCE term in pure RL),
@@ -171,6 +174,10 @@ def reinforce_loss(episode: Episode, weights: LossWeights = LossWeights(), hybri
     """
     if reward not in REWARDS:
         raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
+    if not 0 <= label_smoothing < 1:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
+    if label_smoothing and not hybrid:
+        raise ValueError(f"label_smoothing={label_smoothing} smooths the hybrid cross-entropy; pure RL (hybrid=False) needs 0")
     if reward == "prob":
         if not hybrid:
             raise ValueError("reward='prob' scores the hybrid classifier; pure RL (hybrid=False) learns from the env's reward")
@@ -191,7 +198,7 @@ def reinforce_loss(episode: Episode, weights: LossWeights = LossWeights(), hybri
     reinforce = -(episode.log_pi * advantage[:, :n_moves]).sum(1).mean()
     baseline = F.mse_loss(b, R[:, None].expand_as(b))
     if hybrid:
-        action = F.cross_entropy(episode.logits, episode.labels)
+        action = F.cross_entropy(episode.logits, episode.labels, label_smoothing=label_smoothing)
     else:
         if episode.label_log_prob is None:
             raise ValueError("pure-RL loss needs the sampled class's log-probability: roll out with sample_label=True")
@@ -202,7 +209,8 @@ def reinforce_loss(episode: Episode, weights: LossWeights = LossWeights(), hybri
         if episode.early_logits is None:
             raise ValueError("early_ce needs the early class logits: roll out with early_logits=True")
         logits = episode.early_logits  # (B, T - 1, N)
-        terms["early_ce"] = F.cross_entropy(logits.flatten(0, 1), episode.labels.repeat_interleave(logits.shape[1]))
+        labels = episode.labels.repeat_interleave(logits.shape[1])
+        terms["early_ce"] = F.cross_entropy(logits.flatten(0, 1), labels, label_smoothing=label_smoothing)
         total = total + weights.early_ce * terms["early_ce"]
     return {"total": total, **terms}
 
@@ -214,22 +222,22 @@ class EpisodeLoss(nn.Module):
 
     Args:
         model: the agent.
-        weights, hybrid, group, reward: see :func:`reinforce_loss`.
+        weights, hybrid, group, reward, label_smoothing: see :func:`reinforce_loss`.
         random_locations: the random-glimpse control (see :func:`rollout`).
     """
 
     def __init__(self, model: RecurrentAttentionModel, weights: LossWeights = LossWeights(), hybrid: bool = True,
-                 random_locations: bool = False, group: int = 1, reward: str = "env"):  # fmt: skip
+                 random_locations: bool = False, group: int = 1, reward: str = "env", label_smoothing: float = 0.0):  # fmt: skip
         super().__init__()
         self.model = model
         self.weights, self.hybrid, self.random_locations, self.group = weights, hybrid, random_locations, group
-        self.reward = reward
+        self.reward, self.label_smoothing = reward, label_smoothing
 
     def forward(self, envs, indices=None, deterministic: bool = False) -> tuple[dict[str, torch.Tensor], Episode]:
         """Play ``indices`` (see :func:`rollout`) and return ``(loss terms, episode)``."""
         episode = rollout(self.model, envs, indices, deterministic=deterministic, sample_label=not self.hybrid,
                           random_locations=self.random_locations, early_logits=self.weights.early_ce > 0)  # fmt: skip
-        return reinforce_loss(episode, self.weights, self.hybrid, self.group, self.reward), episode
+        return reinforce_loss(episode, self.weights, self.hybrid, self.group, self.reward, self.label_smoothing), episode
 
 
 class _RolloutStream:

@@ -14,6 +14,7 @@ import torch
 
 from agents.checkpoint import CheckpointError, atomic_save, load_checkpoint
 from agents.cli import UsageError, check_device, parse_config, run_main
+from agents.reinforce import EpisodeLoss
 from agents.trainer import TrainConfig, build_env, train
 from tests.conftest import REPO
 from tests.wandb_records import history
@@ -170,6 +171,20 @@ def test_several_rollouts_per_image(tmp_path, data_dir):
         small_config(tmp_path, data_dir, rollouts_per_image=3)
 
 
+def test_label_smoothing_reaches_the_trainers_loss(tmp_path, data_dir, monkeypatch):
+    import agents.trainer as trainer_module
+
+    made = []
+    monkeypatch.setattr(trainer_module, "EpisodeLoss", lambda *a, **k: made.append(EpisodeLoss(*a, **k)) or made[-1])
+    plain = train(small_config(tmp_path / "a", data_dir, max_steps=1))
+    smoothed = train(small_config(tmp_path / "b", data_dir, max_steps=1, label_smoothing=0.2))
+    assert [m.label_smoothing for m in made] == [0.0, 0.2]
+    assert plain["global_step"] == smoothed["global_step"] == 1
+    # the same seed and batch, another target: the one step moves the classifier elsewhere
+    a, b = parameters(tmp_path / "a" / "run" / "last.pt"), parameters(tmp_path / "b" / "run" / "last.pt")
+    assert not torch.equal(a["action_net.classify.weight"], b["action_net.classify.weight"])
+
+
 def test_random_glimpse_control_is_validated_with_random_glimpses(tmp_path, data_dir):
     from agents.reinforce import evaluate
     from agents.trainer import build_env, load_model
@@ -202,6 +217,8 @@ def test_random_glimpse_control_is_validated_with_random_glimpses(tmp_path, data
         (dict(reward="prob", hybrid=False), "needs reward=env"),
         (dict(reward="bonus"), "reward must be one of"),
         (dict(dropout=-0.1), "dropout must be a probability in \\[0, 1\\), got -0.1"),
+        (dict(label_smoothing=1.0), "label_smoothing must be in \\[0, 1\\) .0: plain cross-entropy., got 1.0"),
+        (dict(label_smoothing=0.1, hybrid=False), "needs label_smoothing=0"),
         (dict(ema_decay=1.0), "ema_decay must be in \\[0, 1\\) .0: no average of the weights., got 1.0"),
         (dict(train_shift=1.5), "train_shift must be an integer >= 0"),
     ],
