@@ -296,3 +296,12 @@ for minutes in 130 220; do
   before translated_cpu${minutes}_ema0.999_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes $minutes --epochs 1000 \
     --std 0.1 --cell lstm --ema-decay 0.999
 done
+
+# this session (2026-11-27, eighth): the 220 CPU-minute run above finished with `--resume`; MNIST's EMA recipe with a
+# wider core and with smoothed labels (seed 0); translated with and without the location network's decay at 44 epochs (the
+# 30 CPU-minute row's count on the EPYC; a fixed count, since this host fits more epochs into a CPU-minute)
+run mnist_cpu60_ema0.999_h512_s0 --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --ema-decay 0.999 --hidden-size 512 --seed 0
+run mnist_cpu60_ema0.999_ls0.1_s0 --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --ema-decay 0.999 --label-smoothing 0.1 --seed 0
+for decay in 1 0; do
+  run translated_e44_lwd${decay}_lstm --env GlimpseTranslatedMNIST-v0 --epochs 44 --std 0.1 --cell lstm --location-weight-decay $decay
+done

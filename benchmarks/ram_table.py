@@ -70,6 +70,13 @@ ROWS = [
     ("mnist_cpu60_ema0.999_std0.1_stdf0.05_s1", "same, seed 1", "1.12", "0.85"),
     # the seventh session (same host): translated 60x60 with the average of the weights, one cosine of 130 CPU-min
     ("translated_cpu130_ema0.999_lstm", "translated 60x60, 6 glimpses 12x12 x3, **130 CPU-min**, LSTM, std 0.1, `--ema-decay 0.999` (the 2026-11-27 host; 1.40 mean over 10 location seeds)", "1.22", ""),
+    ("translated_cpu220_ema0.999_lstm", "translated 60x60, 6 glimpses 12x12 x3, **220 CPU-min** (one cosine; stopped at 148 and resumed), LSTM, std 0.1, `--ema-decay 0.999` (the 2026-11-27 host)", "1.22", ""),
+    # the eighth session (same host): MNIST's EMA recipe with a wider core, then with smoothed labels;
+    # translated 60x60 with the location network's decay (the MNIST default) at the 30 CPU-min row's 44 epochs
+    ("mnist_cpu60_ema0.999_h512_s0", "MNIST, 60 CPU-min, `--ema-decay 0.999 --hidden-size 512`, seed 0", "1.12", "0.85"),
+    ("mnist_cpu60_ema0.999_ls0.1_s0", "MNIST, 60 CPU-min, `--ema-decay 0.999 --label-smoothing 0.1`, seed 0", "1.12", "0.85"),
+    ("translated_e44_lwd1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **44 epochs** (the 30 CPU-min row's), LSTM, std 0.1, `--location-weight-decay 1`", "1.22", ""),
+    ("translated_e44_lwd0_lstm", "same, without the decay (`--location-weight-decay 0`, the translated rows' setting)", "1.22", ""),
     ("translated_cpu30_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("translated_cpu45_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **45 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("c60_randglimpse", "cluttered 60x60, **random glimpses** (RNN, earlier init)", "14.4", ""),
