@@ -155,7 +155,7 @@ class TrainConfig:
     early_ce_weight: float = 0.0
     """weight of a cross-entropy on the class after each glimpse before the last (deep supervision, not in the paper; 0: off; on MNIST it parked more glimpses on the border: results/ram.md)"""
     label_smoothing: float = 0.0
-    """smooth the class targets of the cross-entropy: 1 - eps on the true class, eps / N on every class (Szegedy et al., 2016; not in the paper; 0: off)"""
+    """smooth the class targets of the cross-entropy: 1 - eps on the true class, eps / N on every class (Szegedy et al., 2016; not in the paper; 0: off; on MNIST 0.1 selected a lower validation error but tested worse, 1.25 % against 1.14 % over ten location seeds: results/ram.md)"""
     dropout: float = 0.0
     """dropout on h_t before the action network, in training only (not in the paper; 0: off; with the shift, 0.3 cost MNIST 4.49 % against 1.64 % at 10 CPU-minutes: results/ram.md)"""
     ema_decay: float = 0.0
