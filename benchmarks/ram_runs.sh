@@ -302,6 +302,9 @@ done
 # 30 CPU-minute row's count on the EPYC; a fixed count, since this host fits more epochs into a CPU-minute)
 run mnist_cpu60_ema0.999_h512_s0 --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --ema-decay 0.999 --hidden-size 512 --seed 0
 run mnist_cpu60_ema0.999_ls0.1_s0 --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --ema-decay 0.999 --label-smoothing 0.1 --seed 0
-for decay in 1 0; do
-  run translated_e44_lwd${decay}_lstm --env GlimpseTranslatedMNIST-v0 --epochs 44 --std 0.1 --cell lstm --location-weight-decay $decay
+for seed in 0 1; do
+  for decay in 1 0; do
+    run translated_e44_lwd${decay}_lstm$([ $seed = 0 ] || echo _s$seed) --env GlimpseTranslatedMNIST-v0 --epochs 44 --std 0.1 \
+      --cell lstm --location-weight-decay $decay --seed $seed
+  done
 done

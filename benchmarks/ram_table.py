@@ -77,6 +77,8 @@ ROWS = [
     ("mnist_cpu60_ema0.999_ls0.1_s0", "MNIST, 60 CPU-min, `--ema-decay 0.999 --label-smoothing 0.1`, seed 0", "1.12", "0.85"),
     ("translated_e44_lwd1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **44 epochs** (the 30 CPU-min row's), LSTM, std 0.1, `--location-weight-decay 1`", "1.22", ""),
     ("translated_e44_lwd0_lstm", "same, without the decay (`--location-weight-decay 0`, the translated rows' setting)", "1.22", ""),
+    ("translated_e44_lwd1_lstm_s1", "translated 60x60, 44 epochs, `--location-weight-decay 1`, seed 1", "1.22", ""),
+    ("translated_e44_lwd0_lstm_s1", "same, `--location-weight-decay 0`, seed 1", "1.22", ""),
     ("translated_cpu30_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("translated_cpu45_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **45 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("c60_randglimpse", "cluttered 60x60, **random glimpses** (RNN, earlier init)", "14.4", ""),
