@@ -14,7 +14,7 @@ Loss (Mnih et al., 2014, section 3; hybrid as in their supervised experiments)::
     L = ce_weight * CE_eps(logits_T, y)                      # action network, core, glimpse network
       - reinforce_weight * mean_b sum_t log pi(l_t) (R - b_t)  # location network (t = 1 .. T-1)
       + baseline_weight * mean_{b,t} (b_t - R)^2             # baseline network
-      + early_ce_weight * mean_{t<T} CE(logits_t, y)          # optional, not the paper's
+      + early_ce_weight * mean_{t<T} CE_eps(logits_t, y)      # optional, not the paper's
 
 with ``R`` in ``{0, 1}`` the episode's reward, and ``CE_eps`` the cross-entropy against the label
 smoothed by ``eps`` (Szegedy et al., 2016: ``1 - eps`` on the class, ``eps / N`` spread over all;

@@ -226,18 +226,18 @@ def test_label_smoothing_moves_eps_of_the_target_onto_every_class():
                       torch.zeros(B, T - 1, 2), torch.zeros(B, T, 2), early_logits=early)  # fmt: skip
     eps = 0.2
 
-    def smoothed_ce(z, y):  # (1 - eps) on the class, eps / N on every class
-        target = torch.full_like(z, eps / N).scatter_add(1, y[:, None], torch.full((len(y), 1), 1 - eps))
-        return -(target * z.log_softmax(-1)).sum(-1).mean()
+    def smoothed(y):  # (1 - eps) on the class, eps / N on every class
+        return torch.full((len(y), N), eps / N) + (1 - eps) * torch.nn.functional.one_hot(y, N)
+
+    def smoothed_ce(z, y):
+        return -(smoothed(y) * z.log_softmax(-1)).sum(-1).mean()
 
     terms = reinforce_loss(episode, LossWeights(early_ce=0.5), label_smoothing=eps)
     torch.testing.assert_close(terms["action"], smoothed_ce(logits, labels))
     torch.testing.assert_close(terms["early_ce"], smoothed_ce(early.flatten(0, 1), labels.repeat_interleave(T - 1)))
     # the gradient pulls the logits to the smoothed target: softmax - target, not softmax - one_hot
     terms["action"].backward()
-    p = logits.detach().softmax(-1)
-    target = torch.full((B, N), eps / N) + (1 - eps) * torch.nn.functional.one_hot(labels, N)
-    torch.testing.assert_close(logits.grad, (p - target) / B)
+    torch.testing.assert_close(logits.grad, (logits.detach().softmax(-1) - smoothed(labels)) / B)
     plain = reinforce_loss(episode)
     torch.testing.assert_close(plain["action"], torch.nn.functional.cross_entropy(logits, labels))
     with pytest.raises(ValueError, match="label_smoothing must be in \\[0, 1\\), got 1.0"):
