@@ -308,3 +308,14 @@ for seed in 0 1; do
       --cell lstm --location-weight-decay $decay --seed $seed
   done
 done
+
+# this session (2026-11-27, ninth): warm restarts of translated 60x60 with distorted digits, each on a copy of the
+# 182-epoch run's directory (87.5 CPU-min): `--resume` keeps the run's clock, so the cosine restarts at 0.58x the peak
+# rate and anneals over the added CPU-minutes, to 195 in all; once as it was, once with the location std annealed
+# from 0.1 to 0.05 over the same stretch (it restarts at 0.079). --flush-denormal true for the added epochs (speed).
+for variant in "" _stdf0.05; do
+  name=translated_cpu195r_rot10_zoom10${variant}_lstm
+  [ -d "$RUNS/$name" ] || cp -r "$RUNS/translated_e182_rot10_zoom10_std0.1_lstm" "$RUNS/$name"
+  before $name --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 195 --epochs 1000 --std 0.1 --cell lstm \
+    --train-rotation 10 --train-zoom 10 --flush-denormal true --resume $([ -z "$variant" ] || echo --std-final 0.05)
+done

@@ -79,6 +79,10 @@ ROWS = [
     ("translated_e44_lwd0_lstm", "same, without the decay (`--location-weight-decay 0`, the translated rows' setting)", "1.22", ""),
     ("translated_e44_lwd1_lstm_s1", "translated 60x60, 44 epochs, `--location-weight-decay 1`, seed 1", "1.22", ""),
     ("translated_e44_lwd0_lstm_s1", "same, `--location-weight-decay 0`, seed 1", "1.22", ""),
+    # the ninth session (same host): the 182-epoch distorted translated run resumed to 195 CPU-min (a warm restart),
+    # as it was and with the location std annealed from 0.1 to 0.05 over the added CPU-minutes
+    ("translated_cpu195r_rot10_zoom10_lstm", "translated 60x60, 6 glimpses 12x12 x3, **195 CPU-min** (the 182-epoch distorted run resumed), LSTM, std 0.1, digits rotated up to 10 degrees and scaled up to 10 % in training (the 2026-11-27 host)", "1.22", ""),
+    ("translated_cpu195r_rot10_zoom10_stdf0.05_lstm", "same, the std annealed to 0.05 over the added CPU-minutes (`--std-final 0.05`)", "1.22", ""),
     ("translated_cpu30_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("translated_cpu45_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **45 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("c60_randglimpse", "cluttered 60x60, **random glimpses** (RNN, earlier init)", "14.4", ""),
