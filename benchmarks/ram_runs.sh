@@ -26,6 +26,12 @@ run() {  # name, then train_ram.py settings
     > "$RUNS/$name.eval" 2>&1
 }
 
+# Resuming a finished run with a larger budget (a warm restart) works on a copy of its directory, so the
+# original row stays as it was: copy_run FROM NEW (a no-op once NEW exists, so a rerun resumes NEW).
+copy_run() {
+  [ -d "$RUNS/$2" ] || cp -r "$RUNS/$1" "$RUNS/$2"
+}
+
 # Rows trained before a default changed pin what they ran with; a row's own settings come after the
 # pin and win. noshift: before the 2-pixel shift of MNIST's training images (--train-shift);
 # before: also before the location network's weight decay (1).
@@ -173,7 +179,7 @@ run mnist_cpu120_zi_lwd1_shift2 --env GlimpseMNIST-v0 --max-cpu-minutes 120 --ep
 # in all (--resume keeps the run's clock: the cosine restarts at 0.43x the peak rate and anneals over
 # the last 100), and the random-glimpse control with the canvas recipe
 for name in c60 translated; do
-  [ -d "$RUNS/${name}_cpu220r_zi_std0.1_lstm" ] || cp -r "$RUNS/${name}_cpu120_zi_std0.1_lstm" "$RUNS/${name}_cpu220r_zi_std0.1_lstm"
+  copy_run "${name}_cpu120_zi_std0.1_lstm" "${name}_cpu220r_zi_std0.1_lstm"
 done
 run c60_cpu220r_zi_std0.1_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 220 --epochs 1000 --std 0.1 --cell lstm --resume
 run translated_cpu220r_zi_std0.1_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 220 --epochs 1000 --std 0.1 --cell lstm --resume
@@ -315,11 +321,11 @@ done
 # from 0.1 to 0.05 over the same stretch (it restarts at 0.079). --flush-denormal true for the added epochs (speed).
 for variant in "" _stdf0.05; do
   name=translated_cpu195r_rot10_zoom10${variant}_lstm
-  [ -d "$RUNS/$name" ] || cp -r "$RUNS/translated_e182_rot10_zoom10_std0.1_lstm" "$RUNS/$name"
+  copy_run translated_e182_rot10_zoom10_std0.1_lstm $name
   before $name --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 195 --epochs 1000 --std 0.1 --cell lstm \
     --train-rotation 10 --train-zoom 10 --flush-denormal true --resume $([ -z "$variant" ] || echo --std-final 0.05)
 done
 # MNIST's EMA recipe, seed 0: the 60 CPU-minute run resumed to 110 in all (the cosine restarts at 0.43x the peak)
-[ -d "$RUNS/mnist_cpu110r_ema0.999_s0" ] || cp -r "$RUNS/mnist_cpu60_zi_lwd1_shift2_ema0.999_s0" "$RUNS/mnist_cpu110r_ema0.999_s0"
+copy_run mnist_cpu60_zi_lwd1_shift2_ema0.999_s0 mnist_cpu110r_ema0.999_s0
 run mnist_cpu110r_ema0.999_s0 --env GlimpseMNIST-v0 --max-cpu-minutes 110 --epochs 1000 --ema-decay 0.999 --seed 0 \
   --flush-denormal true --resume
