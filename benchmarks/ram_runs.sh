@@ -329,3 +329,12 @@ done
 copy_run mnist_cpu60_zi_lwd1_shift2_ema0.999_s0 mnist_cpu110r_ema0.999_s0
 run mnist_cpu110r_ema0.999_s0 --env GlimpseMNIST-v0 --max-cpu-minutes 110 --epochs 1000 --ema-decay 0.999 --seed 0 \
   --flush-denormal true --resume
+# this session (2026-11-28, tenth): the 1.15 % translated run (ninth) resumed again, to 295 CPU-minutes in all (the
+# cosine restarts at 0.26x the peak rate); and cluttered 60x60 with distorted digits under one 300 CPU-minute cosine
+# (the 220 CPU-minute row's recipe plus the translated row's --train-rotation 10 --train-zoom 10), which spans
+# sessions: a rerun of this line resumes it from last.pt (the run's clock is kept in the checkpoint)
+copy_run translated_cpu195r_rot10_zoom10_lstm translated_cpu295r_rot10_zoom10_lstm
+before translated_cpu295r_rot10_zoom10_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 295 --epochs 1000 --std 0.1 \
+  --cell lstm --train-rotation 10 --train-zoom 10 --flush-denormal true --resume
+before c60_cpu300_rot10_zoom10_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 300 --epochs 1000 --std 0.1 --cell lstm \
+  --train-rotation 10 --train-zoom 10 --flush-denormal true $([ -f "$RUNS/c60_cpu300_rot10_zoom10_lstm/last.pt" ] && echo --resume)
