@@ -83,6 +83,8 @@ ROWS = [
     # as it was and with the location std annealed from 0.1 to 0.05 over the added CPU-minutes
     ("translated_cpu195r_rot10_zoom10_lstm", "translated 60x60, 6 glimpses 12x12 x3, **195 CPU-min** (the 182-epoch distorted run resumed), LSTM, std 0.1, digits rotated up to 10 degrees and scaled up to 10 % in training (the 2026-11-27 host)", "1.22", ""),
     ("translated_cpu195r_rot10_zoom10_stdf0.05_lstm", "same, the std annealed to 0.05 over the added CPU-minutes (`--std-final 0.05`)", "1.22", ""),
+    # the tenth session (same host): the 1.15 % run resumed again, to 295 CPU-min
+    ("translated_cpu295r_rot10_zoom10_lstm", "the 195 CPU-min distorted translated run resumed again, to **295 CPU-min** (the cosine restarts at 0.26x the peak rate)", "1.22", ""),
     ("mnist_cpu110r_ema0.999_s0", "MNIST, **110 CPU-min** (the 60 CPU-min `--ema-decay 0.999` run of seed 0, resumed)", "1.12", "0.85"),
     ("translated_cpu30_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("translated_cpu45_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **45 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
