@@ -166,6 +166,8 @@ class TrainConfig:
     """rotate each training image's digit by a random whole number of degrees, up to this either way (augmentation of the digit's shape, not in the paper; validation and test images stay as they are; 0: off)"""
     train_zoom: int = 0
     """scale each training image's digit by 1 + p/100 for a random whole number p of percent, up to this either way (augmentation, with train_rotation; 0: off)"""
+    select_window: int = 1
+    """choose best.pt by the validation error averaged over the last K epochs (1: each epoch's own error, the paper's protocol). Late in a run the per-epoch error moves by about its binomial standard error, so the lowest of hundreds is often a lucky epoch (results/ram.md, "resumed a second time"); a window of several epochs keeps one from winning"""
     train_subset: int | None = None
     """train on the first N images of the training split only"""
     val_subset: int | None = None
@@ -210,7 +212,8 @@ class TrainConfig:
                 bound = ">= 0" if zero else "> 0"
                 raise ValueError(f"{name} must be {'an integer' if kind is int else 'a number'} {bound}, got {value!r}")
 
-        for name in ("epochs", "batch_size", "rollouts_per_image", "hidden_size", "glimpse_hidden", "glimpse_out", "eval_batch_size", "log_every"):
+        for name in ("epochs", "batch_size", "rollouts_per_image", "hidden_size", "glimpse_hidden", "glimpse_out", "eval_batch_size", "log_every",
+                     "select_window"):
             positive(name, getattr(self, name))
         for name in ("n_glimpses", "glimpse_size", "n_scales", "train_subset", "val_subset", "threads", "max_steps"):
             positive(name, getattr(self, name), allow_none=True)
@@ -345,6 +348,13 @@ def _cosine(start: float, end: float, progress: float) -> float:
     return end + (start - end) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def selection_error(history: list[dict], window: int) -> float:
+    """The validation error that chooses ``best.pt``: the mean of ``val_error`` over the last ``window`` records
+    of ``history`` (all of them while there are fewer); ``window=1`` is the latest epoch's own error."""
+    recent = [record["val_error"] for record in history[-window:]]
+    return sum(recent) / len(recent)
+
+
 def share_streams(envs, k: int) -> None:
     """Give sub-envs ``i * k .. i * k + k - 1`` the random stream of the first of them, so that,
     reset on the same image, they draw the same placement and clutter (and start)."""
@@ -366,6 +376,8 @@ def _seed_rank(config: TrainConfig, rank: int) -> None:
 
 def train(config: TrainConfig) -> dict:
     """Train; return the final summary (``val_error``, ``best_val_error``, ``epoch``, ``seconds``, ...).
+
+    ``best_val_error`` is the error that chose ``best.pt``: :func:`selection_error` of the validation history.
 
     Under ``torchrun`` each rank plays its own slice of every global batch on its own vector
     environment (sub-env seeds ``seed + rank * batch_size + i``), gradients are averaged by
@@ -575,10 +587,12 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
             frames = val_env.episode_frames(np.arange(min(16, val_env.num_envs)))
             log["attention/glimpse_paths"] = rgb_to_wandb(image_grid(frames), caption=f"epoch {state['epoch']}")
         run.log(log, step=state["global_step"])
-        improved = state["best_val_error"] is None or val_error < state["best_val_error"]
+        score = selection_error(state["history"], config.select_window)
+        improved = state["best_val_error"] is None or score < state["best_val_error"]
         if improved:
-            state["best_val_error"], state["best_epoch"] = val_error, state["epoch"]
-        logger.info("epoch %d: val error %.2f%% (best %.2f%%), %.0f s, %.0f CPU-s", state["epoch"], val_error,
+            state["best_val_error"], state["best_epoch"] = score, state["epoch"]
+        window = f", mean of the last {config.select_window} {score:.2f}%" if config.select_window > 1 else ""
+        logger.info("epoch %d: val error %.2f%%%s (best %.2f%%), %.0f s, %.0f CPU-s", state["epoch"], val_error, window,
                     state["best_val_error"], state["seconds"], state["cpu_seconds"])  # fmt: skip
         # best.pt first: last.pt records this epoch as the best, and a resume trusts that record
         if improved:

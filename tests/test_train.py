@@ -15,7 +15,7 @@ import torch
 from agents.checkpoint import CheckpointError, atomic_save, load_checkpoint
 from agents.cli import UsageError, check_device, parse_config, run_main
 from agents.reinforce import EpisodeLoss
-from agents.trainer import TrainConfig, build_env, train
+from agents.trainer import TrainConfig, build_env, selection_error, train
 from tests.conftest import REPO
 from tests.wandb_records import history
 
@@ -221,11 +221,29 @@ def test_random_glimpse_control_is_validated_with_random_glimpses(tmp_path, data
         (dict(label_smoothing=0.1, hybrid=False), "needs label_smoothing=0"),
         (dict(ema_decay=1.0), "ema_decay must be in \\[0, 1\\) .0: no average of the weights., got 1.0"),
         (dict(train_shift=1.5), "train_shift must be an integer >= 0"),
+        (dict(select_window=0), "select_window must be an integer > 0, got 0"),
     ],
 )
 def test_bad_config_is_explained(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**kwargs)
+
+
+def test_a_lucky_epoch_does_not_win_a_selection_window():
+    history = [{"val_error": e} for e in (1.2, 0.8, 1.3, 0.95, 0.95, 0.95)]
+    for window, chosen in ((1, 1), (3, 5)):  # epoch 2's 0.8 wins alone; averaged with its neighbours it loses
+        scores = [selection_error(history[: i + 1], window) for i in range(len(history))]
+        assert int(np.argmin(scores)) == chosen
+    assert selection_error(history[:2], 3) == pytest.approx(1.0)  # fewer records than the window: all of them
+
+
+def test_best_checkpoint_is_chosen_by_the_windowed_validation_error(tmp_path, data_dir):
+    summary = train(small_config(tmp_path, data_dir, epochs=3, select_window=2))
+    errors = [r["val_error"] for r in load_checkpoint(tmp_path / "run" / "last.pt", "ram")["state"]["history"]]
+    windowed = [np.mean(errors[max(0, i - 1) : i + 1]) for i in range(len(errors))]
+    assert len(errors) == 3 and summary["best_val_error"] == pytest.approx(min(windowed))
+    assert summary["best_epoch"] == 1 + int(np.argmin(windowed))
+    assert load_checkpoint(tmp_path / "run" / "best.pt", "ram")["state"]["best_epoch"] == summary["best_epoch"]
 
 
 def test_checkpoint_is_atomic_data_and_checks_its_kind(tmp_path):
