@@ -20,8 +20,9 @@ mkdir -p "$RUNS"
 run() {  # name, then train_ram.py settings
   local name=$1
   shift
+  [[ " $* " == *" --resume "* ]] || : > "$RUNS/$name.log"  # a resumed run's log goes on where it stopped
   python scripts/train_ram.py "$@" --start center --threads 1 --out "$RUNS/$name" --progress false \
-    --wandb-mode offline > "$RUNS/$name.log" 2>&1
+    --wandb-mode offline >> "$RUNS/$name.log" 2>&1
   python scripts/evaluate.py "$RUNS/$name/best.pt" --threads 1 --rollouts 10 --json-out "$RUNS/$name.json" \
     > "$RUNS/$name.eval" 2>&1
 }
