@@ -339,3 +339,10 @@ before translated_cpu295r_rot10_zoom10_lstm --env GlimpseTranslatedMNIST-v0 --ma
   --cell lstm --train-rotation 10 --train-zoom 10 --flush-denormal true --resume
 before c60_cpu300_rot10_zoom10_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 300 --epochs 1000 --std 0.1 --cell lstm \
   --train-rotation 10 --train-zoom 10 --flush-denormal true $([ -f "$RUNS/c60_cpu300_rot10_zoom10_lstm/last.pt" ] && echo --resume)
+# this session (2026-11-28, eleventh): the cluttered run above finished (its line resumed it), and MNIST's EMA recipe
+# on seeds 0 and 1 with best.pt chosen by the validation error averaged over the last 10 epochs (--select-window 10),
+# the rule fixed before these runs started (seeds 0-4 of the same recipe used the single-epoch rule)
+for seed in 0 1; do
+  run mnist_cpu60_ema0.999_sw10_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 60 --epochs 1000 --ema-decay 0.999 \
+    --select-window 10 --seed $seed
+done
