@@ -339,7 +339,25 @@ before translated_cpu295r_rot10_zoom10_lstm --env GlimpseTranslatedMNIST-v0 --ma
   --cell lstm --train-rotation 10 --train-zoom 10 --flush-denormal true --resume
 before c60_cpu300_rot10_zoom10_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 300 --epochs 1000 --std 0.1 --cell lstm \
   --train-rotation 10 --train-zoom 10 --flush-denormal true $([ -f "$RUNS/c60_cpu300_rot10_zoom10_lstm/last.pt" ] && echo --resume)
-# this session (2026-11-28, eleventh): the cluttered run above finished (its line resumed it), and MNIST's EMA recipe
+# this session (2026-11-28, eleventh): the 2 CPU-minute comparison with the public RAM's code again, on this session's
+# host (a 2-vCPU Intel Xeon that fits 10 MNIST epochs into 2 CPU-minutes, against the EPYC's 7), into a folder of its
+# own because the run names repeat; ours with the defaults and with the best 2-minute recipe measured on the EPYC
+RUNS_MAIN=$RUNS
+RUNS=$RUNS/xeon_cpu2
+mkdir -p "$RUNS/reference"
+for seed in 0 1 2; do
+  s=$([ $seed = 0 ] || echo _s$seed)
+  run mnist_cpu2_zi_lwd1_shift2$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --seed $seed
+  noshift mnist_cpu2_zi_lwd1_lr3e-3$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --lr 3e-3 --location-lr 1e-3 --seed $seed
+done
+if [ -f "$REFERENCE/model.py" ]; then
+  for seed in 1 2 3; do
+    python benchmarks/reference_ram.py "$REFERENCE" --cpu-minutes 2 --seed $seed \
+      --json-out "$RUNS/reference/kz_cpu2_s$seed.json" > "$RUNS/reference/kz_cpu2_s$seed.log" 2>&1
+  done
+fi
+RUNS=$RUNS_MAIN
+# then the cluttered run above finished (its line resumed it), and MNIST's EMA recipe
 # on seeds 0 and 1 with best.pt chosen by the validation error averaged over the last 10 epochs (--select-window 10),
 # the rule fixed before these runs started (seeds 0-4 of the same recipe used the single-epoch rule)
 for seed in 0 1; do
