@@ -86,6 +86,10 @@ ROWS = [
     # the tenth session (same host): the 1.15 % run resumed again, to 295 CPU-min
     ("translated_cpu295r_rot10_zoom10_lstm", "the 195 CPU-min distorted translated run resumed again, to **295 CPU-min** (the cosine restarts at 0.26x the peak rate)", "1.22", ""),
     ("mnist_cpu110r_ema0.999_s0", "MNIST, **110 CPU-min** (the 60 CPU-min `--ema-decay 0.999` run of seed 0, resumed)", "1.12", "0.85"),
+    # the eleventh session (same host): cluttered with distorted digits under one cosine; MNIST with windowed selection
+    ("c60_cpu300_rot10_zoom10_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **300 CPU-min** (one cosine), LSTM, std 0.1, digits rotated up to 10 degrees and scaled up to 10 % in training", "4.04", "2.63"),
+    ("mnist_cpu60_ema0.999_sw10_s0", "MNIST, 60 CPU-min, `--ema-decay 0.999 --select-window 10`, seed 0", "1.12", "0.85"),
+    ("mnist_cpu60_ema0.999_sw10_s1", "same, seed 1", "1.12", "0.85"),
     ("translated_cpu30_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("translated_cpu45_b512_lr2e-3_lstm", "translated 60x60, 6 glimpses 12x12 x3, **45 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "1.22", ""),
     ("c60_randglimpse", "cluttered 60x60, **random glimpses** (RNN, earlier init)", "14.4", ""),
