@@ -225,15 +225,17 @@ for name in mnist_cpu60_zi_lwd1_shift2_s3 mnist_cpu60_zi_lwd1_shift2_s4 mnist_cp
 done
 # the public PyTorch RAM's own code under the same protocol (needs a checkout of it; skipped otherwise)
 REFERENCE=${REFERENCE:-/tmp/recurrent-visual-attention}
-if [ -f "$REFERENCE/model.py" ]; then
+reference() {  # CPU-minute budgets; seeds 1-3 of each
+  [ -f "$REFERENCE/model.py" ] || return 0
   mkdir -p "$RUNS/reference"
   for seed in 1 2 3; do
-    for minutes in 2 10; do
+    for minutes in "$@"; do
       python benchmarks/reference_ram.py "$REFERENCE" --cpu-minutes $minutes --seed $seed \
         --json-out "$RUNS/reference/kz_cpu${minutes}_s$seed.json" > "$RUNS/reference/kz_cpu${minutes}_s$seed.log" 2>&1
     done
   done
-fi
+}
+reference 2 10
 
 # On one GPU (an H100 here), six runs side by side, 5 wall-minutes each (--max-minutes), 2 threads each.
 gpu() {  # name, then train_ram.py settings
@@ -342,21 +344,16 @@ before c60_cpu300_rot10_zoom10_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-min
 # this session (2026-11-28, eleventh): the 2 CPU-minute comparison with the public RAM's code again, on this session's
 # host (a 2-vCPU Intel Xeon that fits 10 MNIST epochs into 2 CPU-minutes, against the EPYC's 7), into a folder of its
 # own because the run names repeat; ours with the defaults and with the best 2-minute recipe measured on the EPYC
-RUNS_MAIN=$RUNS
-RUNS=$RUNS/xeon_cpu2
-mkdir -p "$RUNS/reference"
-for seed in 0 1 2; do
-  s=$([ $seed = 0 ] || echo _s$seed)
-  run mnist_cpu2_zi_lwd1_shift2$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --seed $seed
-  noshift mnist_cpu2_zi_lwd1_lr3e-3$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --lr 3e-3 --location-lr 1e-3 --seed $seed
-done
-if [ -f "$REFERENCE/model.py" ]; then
-  for seed in 1 2 3; do
-    python benchmarks/reference_ram.py "$REFERENCE" --cpu-minutes 2 --seed $seed \
-      --json-out "$RUNS/reference/kz_cpu2_s$seed.json" > "$RUNS/reference/kz_cpu2_s$seed.log" 2>&1
+(
+  RUNS=$RUNS/xeon_cpu2
+  mkdir -p "$RUNS"
+  for seed in 0 1 2; do
+    s=$([ $seed = 0 ] || echo _s$seed)
+    run mnist_cpu2_zi_lwd1_shift2$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --seed $seed
+    noshift mnist_cpu2_zi_lwd1_lr3e-3$s --env GlimpseMNIST-v0 --max-cpu-minutes 2 --lr 3e-3 --location-lr 1e-3 --seed $seed
   done
-fi
-RUNS=$RUNS_MAIN
+  reference 2
+)
 # then the cluttered run above finished (its line resumed it), and MNIST's EMA recipe
 # on seeds 0 and 1 with best.pt chosen by the validation error averaged over the last 10 epochs (--select-window 10),
 # the rule fixed before these runs started (seeds 0-4 of the same recipe used the single-epoch rule)
