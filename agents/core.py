@@ -5,41 +5,81 @@ In the recurrent attention model (Mnih et al., 2014) the core network folds each
 2015) the same piece folds ``[E y_{i-1}; c_i]`` into ``s_i``. Both only need
 ``step(input_t, state) -> (output_t, state)``, which is all this module offers.
 
-States are tuples of tensors so that every cell looks alike to its caller: ``(h,)`` for ``rnn`` and
-``gru``, ``(h, c)`` for ``lstm``; the output is always ``h``.
+States are tuples of tensors so that every cell looks alike to its caller: ``(h,)`` for ``rnn``,
+``rnn_tanh``, ``rnn_ln`` and ``gru``, ``(h, c)`` for ``lstm``; the output is always ``h``.
 
 Dimension letters: ``B`` batch, ``I`` input width, ``D`` hidden width.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-__all__ = ["CELLS", "CoreNetwork", "State"]
+__all__ = ["CELLS", "INITS", "CoreNetwork", "LayerNormRNNCell", "State"]
 
 State = tuple[torch.Tensor, ...]
-CELLS = ("rnn", "rnn_tanh", "lstm", "gru")
+CELLS = ("rnn", "rnn_tanh", "rnn_ln", "lstm", "gru")
+INITS = ("default", "identity")
+
+
+class LayerNormRNNCell(nn.Module):
+    """``h_t = ReLU(LN(W_ih x_t + W_hh h_{t-1}))``: the paper's ReLU core with layer normalisation
+    of the summed inputs (Ba, Kiros and Hinton, 2016, section 3.1), before the non-linearity.
+
+    The normalisation holds every step's pre-activation at zero mean and unit spread across the
+    units (then a learned gain and bias), whatever the step: the plain ReLU core's state grows
+    about 1.6x per glimpse (results/ram.md). No bias before the normalisation: its mean would be
+    subtracted and the learned bias after it does the rest.
+
+    Parameters ``weight_ih`` ``(D, I)`` and ``weight_hh`` ``(D, D)`` start as ``nn.RNNCell``'s,
+    uniform in ``+-1/sqrt(D)``; ``norm`` is an ``nn.LayerNorm(D)``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__()
+        bound = 1.0 / math.sqrt(hidden_size)
+        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size).uniform_(-bound, bound))
+        self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size).uniform_(-bound, bound))
+        self.norm = nn.LayerNorm(hidden_size)
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """``x`` ``(B, I)``, ``h`` ``(B, D)`` -> ``(B, D)``."""
+        summed = torch.addmm(F.linear(x, self.weight_ih), h, self.weight_hh.t())
+        return F.relu(self.norm(summed))
 
 
 class CoreNetwork(nn.Module):
-    """``h_t = f_h(h_{t-1}, x_t)`` with a plain ReLU RNN (the paper's), a tanh RNN, an LSTM or a GRU cell.
+    """``h_t = f_h(h_{t-1}, x_t)`` with a plain ReLU RNN (the paper's), a tanh RNN, a layer-normalised
+    ReLU RNN, an LSTM or a GRU cell.
 
     The paper's core is ``h_t = ReLU(Linear(h_{t-1}) + Linear(g_t))``, which is
     ``nn.RNNCell(nonlinearity="relu")``. ``rnn_tanh`` is the same cell with a bounded state, the
     one change that separates "ReLU state grows" from "recurrence" as a cause of drifting glimpses
-    (its glimpses drifted too, and it learned slower: results/ram.md).
+    (its glimpses drifted too, and it learned slower: results/ram.md). ``rnn_ln`` is the ReLU cell
+    with its summed inputs layer-normalised (:class:`LayerNormRNNCell`).
 
     Args:
         input_size: ``I``.
         hidden_size: ``D``.
         cell: one of :data:`CELLS`.
+        init: ``"default"``, torch's initialisation of the cell; ``"identity"`` starts the recurrent
+            weights of a plain RNN cell (``rnn``, ``rnn_tanh``, ``rnn_ln``) at the identity and their
+            bias at zero, so the state carries what it holds to the next step unchanged until
+            training says otherwise (Le, Jaitly and Hinton, 2015, "IRNN").
     """
 
-    def __init__(self, input_size: int, hidden_size: int, cell: str = "rnn"):
+    def __init__(self, input_size: int, hidden_size: int, cell: str = "rnn", init: str = "default"):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        if init == "identity" and cell not in ("rnn", "rnn_tanh", "rnn_ln"):
+            raise ValueError(f"init='identity' is for the plain RNN cells (rnn, rnn_tanh, rnn_ln), got cell={cell!r}")
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -48,10 +88,17 @@ class CoreNetwork(nn.Module):
         self.hidden_size = hidden_size
         if cell in ("rnn", "rnn_tanh"):
             self.cell = nn.RNNCell(input_size, hidden_size, nonlinearity="relu" if cell == "rnn" else "tanh")
+        elif cell == "rnn_ln":
+            self.cell = LayerNormRNNCell(input_size, hidden_size)
         elif cell == "lstm":
             self.cell = nn.LSTMCell(input_size, hidden_size)
         else:
             self.cell = nn.GRUCell(input_size, hidden_size)
+        if init == "identity":
+            with torch.no_grad():
+                self.cell.weight_hh.copy_(torch.eye(hidden_size))
+                if getattr(self.cell, "bias_hh", None) is not None:
+                    self.cell.bias_hh.zero_()
 
     def initial_state(self, batch_size: int, device=None, dtype=None) -> State:
         """Zeros: ``(h,)`` or ``(h, c)``, each ``(B, D)``."""

@@ -241,6 +241,7 @@ class RAMConfig:
     glimpse_out: int = 256
     hidden_size: int = 256
     cell: str = "rnn"
+    core_init: str = "default"
     std: float = 0.05
     detach_location: bool = True
     pixel_mean: float = 0.0
@@ -284,7 +285,7 @@ class RecurrentAttentionModel(nn.Module):
         glimpse_dim = math.prod(config.glimpse_shape)
         self.glimpse_net = GlimpseNetwork(glimpse_dim, config.what_size, config.where_size, config.glimpse_out,
                                           config.pixel_mean, config.pixel_std)  # fmt: skip
-        self.core = CoreNetwork(config.glimpse_out, config.hidden_size, config.cell)
+        self.core = CoreNetwork(config.glimpse_out, config.hidden_size, config.cell, config.core_init)
         self.location_net = LocationNetwork(config.hidden_size, config.std, config.location_hidden, config.log_prob,
                                             config.location_zero_init, config.location_normalize)  # fmt: skip
         self.action_net = ActionNetwork(config.hidden_size, config.n_classes, config.dropout)

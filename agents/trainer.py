@@ -47,7 +47,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 import glimpse_env  # registers the environment ids
 from agents.checkpoint import atomic_save, device_rng_state, load_checkpoint, restore_device_rng
 from agents.cli import UsageError, check_device
-from agents.core import CELLS
+from agents.core import CELLS, INITS
 from agents.ram import RAMConfig, RecurrentAttentionModel
 from agents.distributed import Distributed
 from agents.distributed import setup as setup_distributed
@@ -114,8 +114,10 @@ class TrainConfig:
     """standard deviation of the location policy, in the [-1, 1] frame (0.05: 0.7 pixel on 28x28, 1.5 on 60x60; 0.1 is better on the 60x60 and 100x100 canvases, see results/ram.md)"""
     std_final: float | None = None
     """anneal the location policy's std to this along the learning rate's cosine (the same warm-up-free progress over the epochs or the time budget), so late training and the saved model sample closer to the mean path (none: keep std; on MNIST 0.05 to 0.02 lost and 0.1 to 0.05 did not beat a fixed 0.05: results/ram.md)"""
-    cell: Literal["rnn", "rnn_tanh", "lstm", "gru"] = "rnn"
-    """core network: rnn (ReLU, the paper's), rnn_tanh, lstm or gru (lstm beat rnn on the 60x60 and 100x100 canvases, not on MNIST; rnn_tanh lost on MNIST: see results/ram.md)"""
+    cell: Literal["rnn", "rnn_tanh", "rnn_ln", "lstm", "gru"] = "rnn"
+    """core network: rnn (ReLU, the paper's), rnn_tanh, rnn_ln (the ReLU cell layer-normalised), lstm or gru (lstm beat rnn on the 60x60 and 100x100 canvases, not on MNIST; rnn_tanh lost on MNIST: see results/ram.md)"""
+    core_init: Literal["default", "identity"] = "default"
+    """initial recurrent weights of a plain RNN core: default (torch's) or identity (IRNN; bias zero)"""
     hidden_size: int = 256
     """core network width"""
     glimpse_hidden: int = 128
@@ -245,6 +247,10 @@ class TrainConfig:
             raise ValueError(f"ema_decay must be in [0, 1) (0: no average of the weights), got {self.ema_decay!r}")
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
+        if self.core_init not in INITS:
+            raise ValueError(f"core_init must be one of {INITS}, got {self.core_init!r}")
+        if self.core_init == "identity" and self.cell not in ("rnn", "rnn_tanh", "rnn_ln"):
+            raise ValueError(f"core_init=identity is for the plain RNN cores (rnn, rnn_tanh, rnn_ln), got cell={self.cell!r}")
         if self.lr_schedule not in ("cosine", "constant"):
             raise ValueError(f"lr_schedule must be cosine or constant, got {self.lr_schedule!r}")
         if self.wandb_mode is not None and self.wandb_mode not in WANDB_MODES:
@@ -316,7 +322,7 @@ def build_model(config: TrainConfig, glimpse_shape, n_classes: int) -> Recurrent
     ram = RAMConfig(
         glimpse_shape=tuple(glimpse_shape), n_classes=n_classes, what_size=config.glimpse_hidden,
         where_size=config.glimpse_hidden, glimpse_out=config.glimpse_out, hidden_size=config.hidden_size,
-        cell=config.cell, std=config.std, detach_location=config.detach_location, pixel_mean=config.pixel_mean,
+        cell=config.cell, core_init=config.core_init, std=config.std, detach_location=config.detach_location, pixel_mean=config.pixel_mean,
         pixel_std=config.pixel_std, location_hidden=config.location_hidden, log_prob=config.log_prob,
         location_zero_init=config.location_zero_init, location_normalize=config.location_normalize,
         dropout=config.dropout,

@@ -19,7 +19,7 @@ def model(**kwargs):
     return RecurrentAttentionModel(RAMConfig(glimpse_shape=(2, 6, 6), n_classes=4, **kwargs))
 
 
-@pytest.mark.parametrize("cell", ["rnn", "rnn_tanh", "lstm", "gru"])
+@pytest.mark.parametrize("cell", ["rnn", "rnn_tanh", "rnn_ln", "lstm", "gru"])
 def test_step_shapes(cell):
     m = model(cell=cell, hidden_size=32)
     state = m.initial_state(5)
@@ -38,6 +38,37 @@ def test_tanh_core_bounds_the_state_the_relu_core_does_not():
     relu, tanh = CoreNetwork(3, 7, "rnn"), CoreNetwork(3, 7, "rnn_tanh")
     tanh.load_state_dict(relu.state_dict())  # same weights, only the nonlinearity differs
     assert relu(x)[0].abs().max() > 1 and tanh(x)[0].abs().max() <= 1
+
+
+def test_layer_norm_core_is_blind_to_the_input_scale_the_relu_core_is_not():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3)
+    ln, relu = CoreNetwork(3, 7, "rnn_ln"), CoreNetwork(3, 7, "rnn")
+    # from h_0 = 0 the summed input is W_ih x: normalising it removes any scale of x
+    # (scales well above the normalisation's eps of 1e-5 on the variance)
+    h_small, _ = ln.step(10 * x, ln.initial_state(2))
+    h_large, _ = ln.step(1000 * x, ln.initial_state(2))
+    torch.testing.assert_close(h_small, h_large)
+    assert not torch.allclose(relu.step(x, relu.initial_state(2))[0], relu.step(1000 * x, relu.initial_state(2))[0])
+    # the state cannot grow step after step: each h_t is a ReLU of unit-spread values (gain 1 at the start)
+    outputs, _ = ln(100 * torch.randn(2, 20, 3))
+    assert outputs.pow(2).mean(-1).max() <= 1 + 1e-5
+
+
+@pytest.mark.parametrize("cell", ["rnn", "rnn_tanh", "rnn_ln"])
+def test_identity_init_starts_the_recurrence_at_the_identity(cell):
+    core = CoreNetwork(3, 7, cell, init="identity")
+    torch.testing.assert_close(core.cell.weight_hh.detach(), torch.eye(7))
+    if cell != "rnn_ln":
+        assert not core.cell.bias_hh.any()
+        # a positive state meets no input: the ReLU cell hands it on unchanged, bias aside
+        h = torch.rand(2, 7)
+        expected = torch.relu(core.cell.bias_ih + h) if cell == "rnn" else torch.tanh(core.cell.bias_ih + h)
+        torch.testing.assert_close(core.step(torch.zeros(2, 3), (h,))[0], expected)
+    with pytest.raises(ValueError, match="plain RNN cells"):
+        CoreNetwork(3, 7, "lstm", init="identity")
+    with pytest.raises(ValueError, match="init must be one of"):
+        CoreNetwork(3, 7, "rnn", init="orthogonal")
 
 
 def test_core_runs_sequences_like_steps():

@@ -222,6 +222,8 @@ def test_random_glimpse_control_is_validated_with_random_glimpses(tmp_path, data
         (dict(ema_decay=1.0), "ema_decay must be in \\[0, 1\\) .0: no average of the weights., got 1.0"),
         (dict(train_shift=1.5), "train_shift must be an integer >= 0"),
         (dict(select_window=0), "select_window must be an integer > 0, got 0"),
+        (dict(core_init="orthogonal"), "core_init must be one of"),
+        (dict(cell="lstm", core_init="identity"), "plain RNN cores .* got cell='lstm'"),
     ],
 )
 def test_bad_config_is_explained(kwargs, message):
