@@ -106,8 +106,8 @@ class Args:
     """dropout"""
     lr: float = 2e-3
     """peak learning rate (Adam)"""
-    schedule: Literal["constant", "inverse-sqrt"] = "constant"
-    """learning-rate schedule after warm-up"""
+    schedule: Literal["constant", "inverse-sqrt", "cosine"] = "constant"
+    """learning-rate schedule after warm-up; cosine anneals to zero over --epochs or, when it runs out first, over the time budget (--max-cpu-minutes / --max-minutes)"""
     warmup_steps: int = 100
     """linear warm-up steps"""
     max_tokens: int = 800
@@ -192,9 +192,28 @@ def main(args: Args) -> float:
     examples = encode_pairs(train_pairs, src_tok, tgt_tok, args.max_len)
     val_examples = encode_pairs(val_pairs, src_tok, tgt_tok)
     model = build_model(config)
+    # the run's clocks count every session: a resumed run starts from what its checkpoint had spent
+    prior = {"seconds": 0.0, "cpu_seconds": 0.0}
+    if previous is not None:
+        saved_progress = previous.payload["trainer"]["progress"]
+        prior.update(seconds=saved_progress["train_seconds"], cpu_seconds=saved_progress["cpu_seconds"])
+
+    def elapsed() -> float:
+        return prior["seconds"] + time.perf_counter() - session_start
+
+    def cpu_elapsed() -> float:
+        return prior["cpu_seconds"] + time.process_time() - session_cpu_start
+
+    def budget_used() -> float:
+        """The larger share spent of the time budgets (0 without one)."""
+        wall = elapsed() / (args.max_minutes * 60.0) if args.max_minutes is not None else 0.0
+        cpu = cpu_elapsed() / (args.max_cpu_minutes * 60.0) if args.max_cpu_minutes is not None else 0.0
+        return max(wall, cpu)
+
     trainer = Trainer(
         model, examples, lr=args.lr, max_tokens=args.max_tokens, seed=args.seed, label_smoothing=args.label_smoothing,
         clip_norm=args.clip_norm, warmup_steps=args.warmup_steps, schedule=args.schedule, device=args.device,
+        epochs=args.epochs, budget_used=budget_used,
     )  # fmt: skip
     if previous is not None:
         trainer.load_state_dict(previous.payload["trainer"])
@@ -209,14 +228,6 @@ def main(args: Args) -> float:
     run = init_wandb(args.wandb_project, asdict(args), mode=args.wandb_mode, name=run_name, dir=out)
     run.define_metric("global_step")
     run.define_metric("*", step_metric="global_step")
-
-    prior_seconds, prior_cpu_seconds = progress.train_seconds, progress.cpu_seconds
-
-    def elapsed() -> float:
-        return prior_seconds + time.perf_counter() - session_start
-
-    def cpu_elapsed() -> float:
-        return prior_cpu_seconds + time.process_time() - session_cpu_start
 
     def out_of_budget() -> bool:
         return (args.max_minutes is not None and elapsed() >= args.max_minutes * 60.0) or (

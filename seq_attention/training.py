@@ -2,8 +2,11 @@
 
 The loss is the per-token cross-entropy with label smoothing (Szegedy et al., 2016), PAD targets
 ignored. Adam, gradient-norm clipping, and a learning rate that warms up linearly for
-``warmup_steps`` and then stays constant (``schedule="constant"``) or decays with the inverse
-square root of the step (``"inverse-sqrt"``, Vaswani et al., 2017).
+``warmup_steps`` and then stays constant (``schedule="constant"``), decays with the inverse
+square root of the step (``"inverse-sqrt"``, Vaswani et al., 2017), or follows a half cosine to zero
+over the run (``"cosine"``, Loshchilov and Hutter, 2017): over its epochs or, when a time budget
+runs out first, over the budget, so a budgeted run has annealed by the time it stops (the trainer
+is told how much of the run is done; see :class:`Trainer`).
 
 A :class:`Trainer` checkpoint (:meth:`Trainer.state_dict`) holds the model, the optimiser, the
 scheduler, the torch random state (dropout), and the position in the data (epoch and batch); the
@@ -20,7 +23,7 @@ import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -36,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["SCHEDULES", "Progress", "Trainer", "sequence_loss", "validate"]
 
-SCHEDULES = ("constant", "inverse-sqrt")
+SCHEDULES = ("constant", "inverse-sqrt", "cosine")
 
 
 def sequence_loss(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> tuple[torch.Tensor, int]:
@@ -85,18 +88,23 @@ class Progress:
 
 
 class _Schedule:
-    """``lr(step) / lr = min(1, step / warmup) * decay(step)``: a picklable LambdaLR factor."""
+    """``lr(step) / lr = min(1, step / warmup) * decay(step, done)``: a picklable LambdaLR factor.
+
+    ``done`` in ``[0, 1]`` is the share of the run behind it (only ``"cosine"`` reads it).
+    """
 
     def __init__(self, warmup_steps: int, kind: str):
         if kind not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {kind!r}")
         self.warmup_steps, self.kind = max(0, warmup_steps), kind
 
-    def __call__(self, step: int) -> float:
+    def __call__(self, step: int, done: float = 0.0) -> float:
         step = step + 1
         warm = min(1.0, step / self.warmup_steps) if self.warmup_steps else 1.0
         if self.kind == "inverse-sqrt" and step > self.warmup_steps:
             return math.sqrt(max(1, self.warmup_steps) / step)
+        if self.kind == "cosine":
+            return warm * 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, done))))
         return warm
 
 
@@ -114,6 +122,10 @@ class Trainer:
         warmup_steps: linear warm-up length.
         schedule: one of :data:`SCHEDULES`.
         device: where the model and batches live.
+        epochs: the planned epochs, over whose steps ``"cosine"`` anneals.
+        budget_used: ``() -> float``, the share of a time budget spent so far (asked after every
+            step, so it can follow a clock); ``"cosine"`` anneals over whichever of the epochs'
+            steps and the budget runs out first, and needs at least one of the two.
     """
 
     def __init__(
@@ -128,6 +140,8 @@ class Trainer:
         warmup_steps: int = 0,
         schedule: str = "constant",
         device: str | torch.device = "cpu",
+        epochs: int | None = None,
+        budget_used: Callable[[], float] | None = None,
     ):
         if not examples:
             raise ValueError("cannot train on an empty corpus: no training examples")
@@ -138,8 +152,18 @@ class Trainer:
         self.label_smoothing, self.clip_norm = label_smoothing, clip_norm
         self.device = torch.device(device)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98))
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _Schedule(warmup_steps, schedule))
         self.progress = Progress()
+        if schedule == "cosine" and not epochs and budget_used is None:
+            raise ValueError("schedule='cosine' anneals over the run: give its epochs, a budget_used clock, or both")
+        planned_steps = epochs * len(self.epoch_batches(0)) if epochs else math.inf
+
+        def done() -> float:
+            return max(self.progress.global_step / planned_steps, budget_used() if budget_used else 0.0)
+
+        factor = _Schedule(warmup_steps, schedule)
+        # a plain function, not the callable object, is LambdaLR's factor: its state_dict would
+        # otherwise store the object's attributes in checkpoints, and done() reads a clock
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: factor(step, done()))
 
     def epoch_batches(self, epoch: int) -> list[list[int]]:
         """The example indices of every batch of ``epoch``, in training order."""
@@ -156,8 +180,8 @@ class Trainer:
         if self.clip_norm > 0:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
         self.optimizer.step()
+        self.progress.global_step += 1  # first: the scheduler's rate for the next step reads it
         self.scheduler.step()
-        self.progress.global_step += 1
         self.progress.target_tokens += n
         return float(loss_sum.detach()) / n, n
 

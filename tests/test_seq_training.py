@@ -80,8 +80,39 @@ def test_schedule_warms_up_then_decays():
     assert warm(0) == pytest.approx(0.1) and warm(9) == pytest.approx(1.0)
     assert warm(39) == pytest.approx(0.5)
     assert _Schedule(0, "constant")(1000) == 1.0
+    cosine = _Schedule(10, "cosine")
+    assert cosine(4, done=0.0) == pytest.approx(0.5)  # still warming up
+    assert cosine(100, done=0.5) == pytest.approx(0.5) and cosine(100, done=1.0) == pytest.approx(0.0)
+    assert cosine(100, done=3.0) == pytest.approx(0.0)  # past its budget it stays annealed
     with pytest.raises(ValueError, match="schedule must be one of"):
-        _Schedule(10, "cosine")
+        _Schedule(10, "linear")
+
+
+def test_cosine_anneals_over_the_epochs_or_a_budget_whichever_ends_first(setup, tmp_path):
+    trainer = make_trainer(setup, schedule="cosine", epochs=2)
+    steps = [index for epoch in range(2) for index in trainer.epoch_batches(epoch)]
+    for index in steps[: len(steps) // 2]:
+        trainer.train_step(index)
+    assert trainer.lr == pytest.approx(0.5e-2, rel=0.05)  # half-way: half the peak rate of 1e-2
+    for index in steps[len(steps) // 2 :]:
+        trainer.train_step(index)
+    assert trainer.lr == pytest.approx(0.0, abs=1e-12)
+
+    spent = {"share": 0.0}  # a budget clock, far shorter than the 100 epochs
+    clocked = make_trainer(setup, schedule="cosine", epochs=100, budget_used=lambda: spent["share"])
+    index = clocked.epoch_batches(0)[0]
+    spent["share"] = 0.5
+    clocked.train_step(index)
+    assert clocked.lr == pytest.approx(0.5e-2)
+    spent["share"] = 1.0
+    clocked.train_step(index)
+    assert clocked.lr == pytest.approx(0.0, abs=1e-12)
+    # a checkpoint holds no function (it loads with weights_only) and restores the step count
+    atomic_save({"trainer": clocked.state_dict()}, tmp_path / "t.pt", "test")
+    state = torch.load(tmp_path / "t.pt", weights_only=True)["trainer"]
+    assert state["scheduler"]["last_epoch"] == 2
+    with pytest.raises(ValueError, match="anneals over the run"):
+        make_trainer(setup, schedule="cosine")
 
 
 def test_trainer_rejects_an_empty_corpus(setup):
