@@ -177,6 +177,18 @@ SEED_GROUPS = [
     ("same, `--std 0.1`, zero init, `--rollouts-per-image 4`", ["c60_cpu10_zi_std0.1_k4", "c60_cpu10_zi_std0.1_k4_s1"]),
     ("same, `--std 0.1`, zero init, LSTM core", ["c60_cpu10_zi_std0.1_lstm", "c60_cpu10_zi_std0.1_lstm_s1"]),
     ("same, `--std 0.1`, zero init, LSTM core, `--location-weight-decay 1`", ["c60_cpu10_zi_std0.1_lstm_lwd1"]),
+    # the twelfth session's 2 CPU-minute sweep on a 2-vCPU AMD EPYC (benchmarks/ram_runs.sh, "twelfth"), its own folder
+    ("EPYC, 2 CPU-min: the public RAM's own code (seeds 1 / 2 / 3)", [f"epyc_cpu2/reference/kz_cpu2_s{seed}" for seed in (1, 2, 3)]),
+    ("EPYC, 2 CPU-min: our defaults, seeds 0-4", [f"epyc_cpu2/mnist_cpu2_defaults_s{seed}" for seed in range(5)]),
+    ("EPYC, 2 CPU-min: `--train-shift 0 --lr 3e-3 --location-lr 1e-3`, seeds 0-5", [f"epyc_cpu2/mnist_cpu2_lr3e-3_s{seed}" for seed in range(6)]),
+    ("same, `--batch-size 256 --lr 5e-3`, seeds 0-5", [f"epyc_cpu2/mnist_cpu2_b256_lr5e-3_s{seed}" for seed in range(6)]),
+    ("same, `--batch-size 512 --lr 7e-3 --location-lr 1.5e-3`", [f"epyc_cpu2/mnist_cpu2_b512_lr7e-3_s{seed}" for seed in range(3)]),
+    ("same, batch 128, `--lr 5e-3`", [f"epyc_cpu2/mnist_cpu2_lr5e-3_s{seed}" for seed in range(3)]),
+    ("same, batch 64, `--lr 2e-3 --location-lr 7e-4`", ["epyc_cpu2/mnist_cpu2_b64_lr2e-3_s0"]),
+    ("same as `--lr 3e-3`, `--core-init identity`", [f"epyc_cpu2/mnist_cpu2_irnn_lr3e-3_s{seed}" for seed in range(3)]),
+    ("same as `--batch-size 256 --lr 5e-3`, `--core-init identity`", [f"epyc_cpu2/mnist_cpu2_b256_lr5e-3_irnn_s{seed}" for seed in range(3)]),
+    ("same as `--lr 3e-3`, `--cell rnn_ln`", [f"epyc_cpu2/mnist_cpu2_ln_lr3e-3_s{seed}" for seed in range(3)]),
+    ("EPYC, 2 CPU-min: our defaults, `--cell rnn_ln`", [f"epyc_cpu2/mnist_cpu2_ln_s{seed}" for seed in range(3)]),
 ]
 
 
@@ -290,13 +302,14 @@ def overfit_table(runs: Path) -> None:
 def seed_table(runs: Path) -> None:
     """One row per setting: the test error of each seed, their mean, and the share of last glimpses
     parked on the border (from ``scripts/evaluate.py``; missing for runs scored before it counted)."""
-    print("| setting | test error, 1 rollout, seeds 0 / 1 / 2 | mean | last glimpse at the border, % |")
+    print("| setting | test error, 1 rollout, per seed | mean | last glimpse at the border, % |")
     print("|---|---|---|---|")
     for label, names in SEED_GROUPS:
         results = [r for r in (_result(runs, n) for n in names) if r is not None]
         if not results:
             continue
-        errors = [r["error_one_rollout"] for r in results]
+        # benchmarks/reference_ram.py names its one-rollout test error differently
+        errors = [r.get("error_one_rollout", r.get("test_error_one_rollout")) for r in results]
         border = [r["border_percent"][-1] for r in results if r.get("border_percent")]
         shown = " / ".join(f"{b:.0f}" for b in border) if border else "not counted"
         print(f"| {label} | {' / '.join(f'{e:.2f}' for e in errors)} | **{sum(errors) / len(errors):.2f}** | {shown} |")
