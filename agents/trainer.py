@@ -115,9 +115,9 @@ class TrainConfig:
     std_final: float | None = None
     """anneal the location policy's std to this along the learning rate's cosine (the same warm-up-free progress over the epochs or the time budget), so late training and the saved model sample closer to the mean path (none: keep std; on MNIST 0.05 to 0.02 lost and 0.1 to 0.05 did not beat a fixed 0.05: results/ram.md)"""
     cell: Literal["rnn", "rnn_tanh", "rnn_ln", "lstm", "gru"] = "rnn"
-    """core network: rnn (ReLU, the paper's), rnn_tanh, rnn_ln (the ReLU cell layer-normalised), lstm or gru (lstm beat rnn on the 60x60 and 100x100 canvases, not on MNIST; rnn_tanh lost on MNIST: see results/ram.md)"""
+    """core network: rnn (ReLU, the paper's), rnn_tanh, rnn_ln (the ReLU cell layer-normalised), lstm or gru (lstm beat rnn on the 60x60 and 100x100 canvases, not on MNIST; rnn_tanh and rnn_ln lost on MNIST: see results/ram.md)"""
     core_init: Literal["default", "identity"] = "default"
-    """initial recurrent weights of a plain RNN core: default (torch's) or identity (IRNN; bias zero)"""
+    """initial recurrent weights of a plain RNN core: default (torch's) or identity (IRNN; bias zero; faster first epoch, no better after 2 CPU-minutes of MNIST: results/ram.md)"""
     hidden_size: int = 256
     """core network width"""
     glimpse_hidden: int = 128
