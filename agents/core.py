@@ -19,11 +19,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["CELLS", "INITS", "CoreNetwork", "LayerNormRNNCell", "State"]
+__all__ = ["CELLS", "INITS", "PLAIN_RNN_CELLS", "CoreNetwork", "LayerNormRNNCell", "State"]
 
 State = tuple[torch.Tensor, ...]
 CELLS = ("rnn", "rnn_tanh", "rnn_ln", "lstm", "gru")
 INITS = ("default", "identity")
+PLAIN_RNN_CELLS = ("rnn", "rnn_tanh", "rnn_ln")  # one recurrent matrix, weight_hh: what init="identity" starts
 
 
 class LayerNormRNNCell(nn.Module):
@@ -78,8 +79,8 @@ class CoreNetwork(nn.Module):
             raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
-        if init == "identity" and cell not in ("rnn", "rnn_tanh", "rnn_ln"):
-            raise ValueError(f"init='identity' is for the plain RNN cells (rnn, rnn_tanh, rnn_ln), got cell={cell!r}")
+        if init == "identity" and cell not in PLAIN_RNN_CELLS:
+            raise ValueError(f"init='identity' is for the plain RNN cells {PLAIN_RNN_CELLS}, got cell={cell!r}")
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")

@@ -47,7 +47,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 import glimpse_env  # registers the environment ids
 from agents.checkpoint import atomic_save, device_rng_state, load_checkpoint, restore_device_rng
 from agents.cli import UsageError, check_device
-from agents.core import CELLS, INITS
+from agents.core import CELLS, INITS, PLAIN_RNN_CELLS
 from agents.ram import RAMConfig, RecurrentAttentionModel
 from agents.distributed import Distributed
 from agents.distributed import setup as setup_distributed
@@ -249,8 +249,8 @@ class TrainConfig:
             raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
         if self.core_init not in INITS:
             raise ValueError(f"core_init must be one of {INITS}, got {self.core_init!r}")
-        if self.core_init == "identity" and self.cell not in ("rnn", "rnn_tanh", "rnn_ln"):
-            raise ValueError(f"core_init=identity is for the plain RNN cores (rnn, rnn_tanh, rnn_ln), got cell={self.cell!r}")
+        if self.core_init == "identity" and self.cell not in PLAIN_RNN_CELLS:
+            raise ValueError(f"core_init=identity is for the plain RNN cores {PLAIN_RNN_CELLS}, got cell={self.cell!r}")
         if self.lr_schedule not in ("cosine", "constant"):
             raise ValueError(f"lr_schedule must be cosine or constant, got {self.lr_schedule!r}")
         if self.wandb_mode is not None and self.wandb_mode not in WANDB_MODES:

@@ -230,9 +230,7 @@ def main(args: Args) -> float:
     run.define_metric("*", step_metric="global_step")
 
     def out_of_budget() -> bool:
-        return (args.max_minutes is not None and elapsed() >= args.max_minutes * 60.0) or (
-            args.max_cpu_minutes is not None and cpu_elapsed() >= args.max_cpu_minutes * 60.0
-        )
+        return budget_used() >= 1.0
 
     def checkpoint(path: Path) -> None:
         save_translation_checkpoint(path, config, src_tok, tgt_tok, trainer.state_dict(), asdict(args))
