@@ -116,6 +116,8 @@ class Args:
     """label smoothing of the loss"""
     clip_norm: float = 1.0
     """gradient-norm clipping (0: none)"""
+    ema_decay: float = 0.0
+    """keep an exponential moving average of the weights (decay per step; 0.999 averages over ~1,000 steps), validate it and save it as the checkpoints' model (0: off)"""
     val_beam: int = 1
     """beam width of the per-epoch validation (1: greedy)"""
     log_every: int = 20
@@ -124,6 +126,8 @@ class Args:
     def __post_init__(self):
         check_at_least(self, 1, "epochs", "vocab_size", "max_len", "max_tokens", "log_every", "val_beam")
         check_positive(self, "max_minutes", "max_cpu_minutes", allowed=" (or none: no budget)")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"--ema-decay must be in [0, 1) (0: no average of the weights), got {self.ema_decay!r}")
         if self.src == self.tgt:
             raise ValueError(f"--src and --tgt must differ, got {self.src!r} for both")
         langs = MULTI30K_LANGS if self.corpus == "multi30k" else TATOEBA_LANGS
@@ -213,7 +217,7 @@ def main(args: Args) -> float:
     trainer = Trainer(
         model, examples, lr=args.lr, max_tokens=args.max_tokens, seed=args.seed, label_smoothing=args.label_smoothing,
         clip_norm=args.clip_norm, warmup_steps=args.warmup_steps, schedule=args.schedule, device=args.device,
-        epochs=args.epochs, budget_used=budget_used,
+        epochs=args.epochs, budget_used=budget_used, ema_decay=args.ema_decay,
     )  # fmt: skip
     if previous is not None:
         trainer.load_state_dict(previous.payload["trainer"])
@@ -236,7 +240,7 @@ def main(args: Args) -> float:
         save_translation_checkpoint(path, config, src_tok, tgt_tok, trainer.state_dict(), asdict(args))
 
     def run_validation() -> float:
-        scores, _, seconds = validate(trainer.model, val_pairs, src_tok, tgt_tok, beam=args.val_beam, device=args.device)
+        scores, _, seconds = validate(trainer.scored_model, val_pairs, src_tok, tgt_tok, beam=args.val_beam, device=args.device)
         val_loss = trainer.evaluate_loss(val_examples)
         epochs_done = progress.epoch + progress.batch / max(1, len(trainer.epoch_batches(progress.epoch)))
         progress.history.append(
@@ -247,7 +251,7 @@ def main(args: Args) -> float:
             {"charts/val_bleu": scores.bleu, "charts/val_chrf": scores.chrf, "losses/val_loss": val_loss,
              "charts/epoch": epochs_done, "charts/validation_seconds": seconds, "global_step": progress.global_step}  # fmt: skip
         )
-        log_attention(run, trainer.model, val_pairs[0], src_tok, tgt_tok, progress.global_step)
+        log_attention(run, trainer.scored_model, val_pairs[0], src_tok, tgt_tok, progress.global_step)
         tqdm.write(
             f"epoch {epochs_done:.2f}: val BLEU {scores.bleu:.2f} chrF {scores.chrf:.2f} loss {val_loss:.3f} "
             f"({elapsed() / 60:.1f} min, {cpu_elapsed() / 60:.1f} CPU min)"

@@ -8,6 +8,13 @@ over the run (``"cosine"``, Loshchilov and Hutter, 2017): over its epochs or, wh
 runs out first, over the budget, so a budgeted run has annealed by the time it stops (the trainer
 is told how much of the run is done; see :class:`Trainer`).
 
+With ``ema_decay > 0`` the trainer also keeps an exponential moving average of the weights
+(torch's ``AveragedModel``, updated after every step; Polyak and Juditsky, 1992): the average is
+what :attr:`Trainer.scored_model` validates and what a checkpoint's ``"model"`` holds, so
+``evaluate_translation.py`` and ``translate.py`` use it; the trained weights go on in
+``"online_model"`` for a resumed run. A budget-limited run ends while the weights still move
+fast, and the average of the last few hundred steps is a better model than the last step's.
+
 A :class:`Trainer` checkpoint (:meth:`Trainer.state_dict`) holds the model, the optimiser, the
 scheduler, the torch random state (dropout), and the position in the data (epoch and batch); the
 batch order of an epoch is a function of ``(seed, epoch)`` only
@@ -28,6 +35,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from agents.checkpoint import device_rng_state, restore_device_rng
 from seq_attention.batching import Batch, bucket_batches, collate
@@ -126,6 +134,8 @@ class Trainer:
         budget_used: ``() -> float``, the share of a time budget spent so far (asked after every
             step, so it can follow a clock); ``"cosine"`` anneals over whichever of the epochs'
             steps and the budget runs out first, and needs at least one of the two.
+        ema_decay: keep an exponential moving average of the weights with this decay per step
+            (0: none); see the module docstring.
     """
 
     def __init__(
@@ -142,10 +152,14 @@ class Trainer:
         device: str | torch.device = "cpu",
         epochs: int | None = None,
         budget_used: Callable[[], float] | None = None,
+        ema_decay: float = 0.0,
     ):
         if not examples:
             raise ValueError("cannot train on an empty corpus: no training examples")
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1) (0: no average of the weights), got {ema_decay!r}")
         self.model = model.to(device)
+        self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True) if ema_decay else None
         self.examples = list(examples)
         self.lengths = [max(len(s), len(t)) for s, t in self.examples]
         self.max_tokens, self.seed = max_tokens, seed
@@ -182,22 +196,30 @@ class Trainer:
         self.optimizer.step()
         self.progress.global_step += 1  # first: the scheduler's rate for the next step reads it
         self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         self.progress.target_tokens += n
         return float(loss_sum.detach()) / n, n
 
     @torch.no_grad()
     def evaluate_loss(self, examples: Sequence[tuple[list[int], list[int]]]) -> float:
-        """Mean per-token cross-entropy (no label smoothing) on ``examples``, in eval mode."""
-        was_training = self.model.training
-        self.model.eval()
+        """Mean per-token cross-entropy (no label smoothing) of :attr:`scored_model` on ``examples``."""
+        model = self.scored_model
+        was_training = model.training
+        model.eval()
         total, count = 0.0, 0
         for index in bucket_batches([max(len(s), len(t)) for s, t in examples], self.max_tokens, 0, 0, shuffle=False):
             batch = collate(examples, index).to(self.device)
-            logits, _ = self.model(batch.src, batch.src_lengths, batch.tgt_in)
+            logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)
             loss, n = sequence_loss(logits, batch.tgt_out)
             total, count = total + float(loss), count + n
-        self.model.train(was_training)
+        model.train(was_training)
         return total / max(1, count)
+
+    @property
+    def scored_model(self) -> nn.Module:
+        """The weights to validate, translate with and save as the checkpoint's model: the average if kept."""
+        return self.ema.module if self.ema is not None else self.model
 
     @property
     def lr(self) -> float:
@@ -205,18 +227,26 @@ class Trainer:
 
     def state_dict(self) -> dict:
         """Everything needed to continue exactly: tensors, numbers, strings, lists, dicts only."""
-        return {
-            "model": self.model.state_dict(),
+        state = {
+            "model": self.scored_model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": device_rng_state(self.device),
             "progress": asdict(self.progress),
         }
+        if self.ema is not None:
+            state |= {"online_model": self.model.state_dict(), "ema_n_averaged": int(self.ema.n_averaged)}
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         """Inverse of :meth:`state_dict`."""
-        self.model.load_state_dict(state["model"])
+        self.model.load_state_dict(state.get("online_model", state["model"]))
+        if self.ema is not None:
+            if "online_model" not in state:
+                raise ValueError("this checkpoint was trained without an average of the weights (ema_decay 0): resume it with ema_decay 0")
+            self.ema.module.load_state_dict(state["model"])
+            self.ema.n_averaged.fill_(state["ema_n_averaged"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])

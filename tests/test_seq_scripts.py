@@ -221,6 +221,7 @@ def test_bad_arguments_are_refused_with_the_reason(capsys):
         ("train_translation", ["--train-limit", "0"], "--train-limit must be >= 1"),
         ("train_translation", ["--threads", "-1"], "--threads must be >= 0 (0: torch's default), got -1"),
         ("train_translation", ["--device", "gpu"], "unknown device 'gpu'"),
+        ("train_translation", ["--ema-decay", "1"], "--ema-decay must be in [0, 1) (0: no average of the weights), got 1.0"),
         ("evaluate_translation", ["--checkpoint", "x.pt", "--corpus", "multi30k", "--beam", "0"], "--beam must be >= 1 (1: greedy), got 0"),
         ("evaluate_translation", ["--checkpoint", "x.pt", "--corpus", "multi30k", "--limit", "-1"], "--limit must be >= 1"),
         ("evaluate_translation", ["--checkpoint", "x.pt", "--corpus", "multi30k", "--split", "dev"], "invalid choice: 'dev'"),

@@ -121,14 +121,15 @@ def test_trainer_rejects_an_empty_corpus(setup):
         Trainer(model, [])
 
 
-def test_resuming_from_a_checkpoint_is_exact(setup, tmp_path):
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_resuming_from_a_checkpoint_is_exact(setup, tmp_path, ema_decay):
     pairs, src_tok, tgt_tok, _ = setup
-    straight = make_trainer(setup, seed=5)
+    straight = make_trainer(setup, seed=5, ema_decay=ema_decay)
     for epoch in range(2):
         for index in straight.epoch_batches(epoch):
             straight.train_step(index)
 
-    first = make_trainer(setup, seed=5)
+    first = make_trainer(setup, seed=5, ema_decay=ema_decay)
     batches = first.epoch_batches(0)
     for index in batches[:2]:  # stop in the middle of epoch 0
         first.train_step(index)
@@ -137,7 +138,7 @@ def test_resuming_from_a_checkpoint_is_exact(setup, tmp_path):
     torch.manual_seed(123)  # whatever happens to the global RNG in between
 
     payload = load_translator(tmp_path / "last.pt").payload
-    resumed = make_trainer(setup, seed=99)  # a different initialisation, overwritten by the checkpoint
+    resumed = make_trainer(setup, seed=99, ema_decay=ema_decay)  # a different initialisation, overwritten by the checkpoint
     resumed.seed = 5
     resumed.load_state_dict(payload["trainer"])
     for epoch in range(2):
@@ -145,7 +146,39 @@ def test_resuming_from_a_checkpoint_is_exact(setup, tmp_path):
             resumed.train_step(index)
     for (name, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
         assert torch.equal(a, b), name
+    for (name, a), b in zip(straight.scored_model.state_dict().items(), resumed.scored_model.state_dict().values()):
+        assert torch.equal(a, b), name
     assert resumed.progress.global_step == straight.progress.global_step
+
+
+def test_the_average_of_the_weights_is_what_is_scored_and_saved(setup, tmp_path):
+    pairs, src_tok, tgt_tok, _ = setup
+    trainer = make_trainer(setup, ema_decay=0.9)
+    first, second = trainer.epoch_batches(0)[:2]
+    trainer.train_step(first)
+    after_one = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    for k, v in trainer.scored_model.state_dict().items():  # the first update copies the weights
+        assert torch.equal(v, after_one[k]), k
+    trainer.train_step(second)
+    weights = trainer.model.state_dict()
+    for k, v in trainer.scored_model.state_dict().items():
+        torch.testing.assert_close(v, 0.9 * after_one[k] + 0.1 * weights[k])
+    assert any(not torch.equal(v, weights[k]) for k, v in trainer.scored_model.state_dict().items())
+
+    config = ModelConfig(**trainer.model.config.to_dict())
+    path = save_translation_checkpoint(tmp_path / "ckpt.pt", config, src_tok, tgt_tok, trainer.state_dict(), {})
+    loaded = load_translator(path)  # translate.py and evaluate_translation.py get the average
+    for (k, v), w in zip(trainer.scored_model.state_dict().items(), loaded.model.state_dict().values()):
+        assert torch.equal(v, w), k
+    assert loaded.payload["trainer"]["ema_n_averaged"] == 2
+    assert trainer.evaluate_loss(setup[3]) != make_trainer(setup).evaluate_loss(setup[3])
+
+    plain = make_trainer(setup)
+    plain.train_step(first)
+    with pytest.raises(ValueError, match="trained without an average of the weights"):
+        make_trainer(setup, ema_decay=0.9).load_state_dict(plain.state_dict())
+    with pytest.raises(ValueError, match=r"ema_decay must be in \[0, 1\).*got 1.0"):
+        make_trainer(setup, ema_decay=1.0)
 
 
 def test_checkpoint_round_trip_translates_the_same(setup, tmp_path):
