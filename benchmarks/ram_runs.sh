@@ -390,3 +390,28 @@ done
     --batch-size 256 --lr 1.4e-3 --location-lr 1e-3 --seed 0
   reference 2
 )
+# this session (2026-12-03, thirteenth): the 2 CPU-minute MNIST race again, on another 2-vCPU AMD EPYC that fits 9-10
+# epochs of ours into the budget (the twelfth's fitted 7): the best recipe, a warm-up to a higher rate, no gradient
+# clip, and the average of the weights at two decays; then the public RAM's own code. Two runs at a time (the other
+# core trained RNNsearch), in a folder of its own because the names repeat.
+(
+  RUNS=$RUNS/epyc2_cpu2
+  mkdir -p "$RUNS"
+  fast="--env GlimpseMNIST-v0 --max-cpu-minutes 2 --train-shift 0 --lr 3e-3 --location-lr 1e-3"
+  for seed in 0 1 2; do
+    run mnist_cpu2_lr3e-3_s$seed $fast --seed $seed
+    run mnist_cpu2_lr5e-3_wu150_s$seed $fast --lr 5e-3 --warmup-steps 150 --seed $seed
+    run mnist_cpu2_lr3e-3_noclip_s$seed $fast --grad-clip 1000 --seed $seed
+  done
+  reference 2
+  for seed in 0 1 2; do
+    run mnist_cpu2_lr3e-3_ema0.999_s$seed $fast --ema-decay 0.999 --seed $seed
+    run mnist_cpu2_lr3e-3_ema0.995_s$seed $fast --ema-decay 0.995 --seed $seed
+  done
+  for seed in 3 4 5; do
+    run mnist_cpu2_lr3e-3_s$seed $fast --seed $seed
+  done
+  for seed in 3 4 5; do
+    run mnist_cpu2_lr3e-3_ema0.995_s$seed $fast --ema-decay 0.995 --seed $seed
+  done
+)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The translation results of results/translation.md, one training at a time, 1 CPU thread each.
 #
-#   GLIMPSE_DATA_DIR=../shared/data bash benchmarks/translation_runs.sh [multi30k|tatoeba|budget|all]
+#   GLIMPSE_DATA_DIR=../shared/data bash benchmarks/translation_runs.sh [multi30k|tatoeba|budget|ema|all]
 #
 # Budgets are CPU minutes of the training process (--max-cpu-minutes), so that a shared machine
 # slows a run down without changing what it learns. Each Multi30k model first trains for 4 CPU
@@ -67,6 +67,30 @@ if [[ $which == all || $which == budget ]]; then
     # shellcheck disable=SC2086
     python scripts/train_translation.py --corpus multi30k --src de --tgt en --model bahdanau --threads 1 --seed 1 \
       --dropout 0.1 --wandb-mode offline --max-cpu-minutes 15 --out "$out" ${BUDGET[$name]} > "$out.train.log" 2>&1
+    python scripts/evaluate_translation.py "$out/best.pt" --corpus multi30k --split test --beam 5 --threads 1 \
+      --hypotheses "$out.test.hyp" > "$out.test.log" 2>&1
+  done
+fi
+
+# RNNsearch for 15 CPU minutes with an average of the weights (--ema-decay), against the same settings without it,
+# seeds 1-3: results/translation.md, "An average of the weights"
+if [[ $which == all || $which == ema ]]; then
+  declare -A EMA=(
+    [ema0.999]="--ema-decay 0.999"
+    [ema0.998]="--ema-decay 0.998"
+    [ema0.995]="--ema-decay 0.995"
+    [base]=""
+    [ema0.998_s2]="--ema-decay 0.998 --seed 2"
+    [base_s2]="--seed 2"
+    [ema0.998_s3]="--ema-decay 0.998 --seed 3"
+    [base_s3]="--seed 3"
+    [ema0.998_t1600_lr3e-3]="--ema-decay 0.998 --max-tokens 1600 --lr 3e-3"
+  )
+  for name in "${!EMA[@]}"; do
+    out=$RUNS/m30k-15-$name
+    # shellcheck disable=SC2086
+    python scripts/train_translation.py --corpus multi30k --src de --tgt en --model bahdanau --threads 1 --seed 1 \
+      --max-tokens 800 --dropout 0.1 --wandb-mode offline --max-cpu-minutes 15 --out "$out" ${EMA[$name]} > "$out.train.log" 2>&1
     python scripts/evaluate_translation.py "$out/best.pt" --corpus multi30k --split test --beam 5 --threads 1 \
       --hypotheses "$out.test.hyp" > "$out.test.log" 2>&1
   done

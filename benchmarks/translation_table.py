@@ -1,9 +1,11 @@
 """Collect the numbers of benchmarks/translation_runs.sh into the Markdown table of results/translation.md.
 
     python benchmarks/translation_table.py [runs/translation]
+    python benchmarks/translation_table.py runs/translation 'm30k-15-*'   # single 15 CPU-minute runs
 
 Reads the training and evaluation logs and the checkpoints the runs wrote; prints Markdown. Nothing
-here is typed in by hand: a missing log shows up as a missing row.
+here is typed in by hand: a missing log shows up as a missing row. With a pattern, one row per run
+``RUNS/<name>.train.log`` that matches it (the "budget" and "ema" sections of translation_runs.sh).
 """
 
 from __future__ import annotations
@@ -80,5 +82,26 @@ def main(runs: Path) -> None:
     print("\n".join(rows))
 
 
+def single_runs(runs: Path, pattern: str) -> None:
+    """One row per single run (trained once, best.pt scored on test): its settings, speed and BLEU."""
+    print("| run | seed | average of the weights | epochs | target tokens per CPU s | best val BLEU (greedy) | test BLEU (beam 5) |")
+    print("|---|---|---|---|---|---|---|")
+    for log in sorted(runs.glob(f"{pattern}.train.log")):
+        name = log.name.removesuffix(".train.log")
+        trained, test, ckpt = TRAINED.search(read(log)), BLEU.search(read(runs / f"{name}.test.log")), runs / name / "best.pt"
+        if not (trained and test and ckpt.is_file()):
+            continue
+        payload = load_translator(ckpt).payload
+        config, best = payload["run_config"], payload["trainer"]["progress"]["best_bleu"]
+        print(
+            f"| {name} | {config['seed']} | {config.get('ema_decay', 0.0) or 'none'} | {trained.group('epochs')} | "
+            f"{trained.group('cpu_rate')} | {best:.2f} | "
+            f"**{test.group('bleu')}** |"
+        )
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/translation"))
+    if len(sys.argv) > 2:
+        single_runs(Path(sys.argv[1]), sys.argv[2])
+    else:
+        main(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/translation"))
