@@ -189,6 +189,13 @@ SEED_GROUPS = [
     ("same as `--batch-size 256 --lr 5e-3`, `--core-init identity`", [f"epyc_cpu2/mnist_cpu2_b256_lr5e-3_irnn_s{seed}" for seed in range(3)]),
     ("same as `--lr 3e-3`, `--cell rnn_ln`", [f"epyc_cpu2/mnist_cpu2_ln_lr3e-3_s{seed}" for seed in range(3)]),
     ("EPYC, 2 CPU-min: our defaults, `--cell rnn_ln`", [f"epyc_cpu2/mnist_cpu2_ln_s{seed}" for seed in range(3)]),
+    # the thirteenth session's, on another 2-vCPU AMD EPYC (9-10 epochs in the budget; ram_runs.sh "thirteenth")
+    ("EPYC 2, 2 CPU-min: the public RAM's own code (seeds 1 / 2 / 3)", [f"epyc2_cpu2/reference/kz_cpu2_s{seed}" for seed in (1, 2, 3)]),
+    ("EPYC 2, 2 CPU-min: `--train-shift 0 --lr 3e-3 --location-lr 1e-3`, seeds 0-5", [f"epyc2_cpu2/mnist_cpu2_lr3e-3_s{seed}" for seed in range(6)]),
+    ("same, `--ema-decay 0.995`, seeds 0-5", [f"epyc2_cpu2/mnist_cpu2_lr3e-3_ema0.995_s{seed}" for seed in range(6)]),
+    ("same, `--ema-decay 0.999`", [f"epyc2_cpu2/mnist_cpu2_lr3e-3_ema0.999_s{seed}" for seed in range(3)]),
+    ("same, `--grad-clip 1000` (no clip in effect)", [f"epyc2_cpu2/mnist_cpu2_lr3e-3_noclip_s{seed}" for seed in range(3)]),
+    ("same, `--lr 5e-3 --warmup-steps 150`", [f"epyc2_cpu2/mnist_cpu2_lr5e-3_wu150_s{seed}" for seed in range(3)]),
 ]
 
 

@@ -85,6 +85,8 @@ if [[ $which == all || $which == ema ]]; then
     [ema0.998_s3]="--ema-decay 0.998 --seed 3"
     [base_s3]="--seed 3"
     [ema0.998_t1600_lr3e-3]="--ema-decay 0.998 --max-tokens 1600 --lr 3e-3"
+    [base_t1600_lr3e-3]="--max-tokens 1600 --lr 3e-3"
+    [ema0.998_t1600_lr3e-3_s2]="--ema-decay 0.998 --max-tokens 1600 --lr 3e-3 --seed 2"
   )
   for name in "${!EMA[@]}"; do
     out=$RUNS/m30k-15-$name
