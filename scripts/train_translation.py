@@ -118,6 +118,8 @@ class Args:
     """gradient-norm clipping (0: none)"""
     ema_decay: float = 0.0
     """keep an exponential moving average of the weights (decay per step; 0.999 averages over ~1,000 steps), validate it and save it as the checkpoints' model (0: off)"""
+    ema_warmup: bool = False
+    """cap the average's decay at (1 + n) / (10 + n) after n updates, so it does not lag early in a run"""
     val_beam: int = 1
     """beam width of the per-epoch validation (1: greedy)"""
     log_every: int = 20
@@ -218,6 +220,7 @@ def main(args: Args) -> float:
         model, examples, lr=args.lr, max_tokens=args.max_tokens, seed=args.seed, label_smoothing=args.label_smoothing,
         clip_norm=args.clip_norm, warmup_steps=args.warmup_steps, schedule=args.schedule, device=args.device,
         epochs=args.epochs, budget_used=budget_used, ema_decay=args.ema_decay,
+        ema_warmup=args.ema_warmup,
     )  # fmt: skip
     if previous is not None:
         trainer.load_state_dict(previous.payload["trainer"])

@@ -13,7 +13,7 @@ from seq_attention.decoding import translate
 from seq_attention.metrics import corpus_scores
 from seq_attention.models import ModelConfig, build_model
 from seq_attention.tokenize import PAD, SubwordTokenizer
-from seq_attention.training import Trainer, _Schedule, sequence_loss
+from seq_attention.training import Trainer, _Schedule, ema_decay_at, sequence_loss
 
 SUBJECTS = ["the cat", "a dog", "my friend", "the teacher", "a child"]
 VERBS = [("sees", "voit"), ("likes", "aime"), ("finds", "trouve"), ("calls", "appelle")]
@@ -172,6 +172,15 @@ def test_the_average_of_the_weights_is_what_is_scored_and_saved(setup, tmp_path)
         assert torch.equal(v, w), k
     assert loaded.payload["trainer"]["ema_n_averaged"] == 2
     assert trainer.evaluate_loss(setup[3]) != make_trainer(setup).evaluate_loss(setup[3])
+
+    warm = make_trainer(setup, ema_decay=0.9, ema_warmup=True)  # the 2nd update: decay min(0.9, 2 / 11)
+    warm.train_step(first)
+    after_one = {k: v.clone() for k, v in warm.model.state_dict().items()}
+    warm.train_step(second)
+    for k, v in warm.scored_model.state_dict().items():
+        torch.testing.assert_close(v, 2 / 11 * after_one[k] + 9 / 11 * warm.model.state_dict()[k])
+    assert ema_decay_at(0.998, 0, True) == pytest.approx(0.1) and ema_decay_at(0.998, 90, True) == pytest.approx(0.91)
+    assert ema_decay_at(0.998, 10**6, True) == ema_decay_at(0.998, 0, False) == 0.998
 
     plain = make_trainer(setup)
     plain.train_step(first)
