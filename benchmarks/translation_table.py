@@ -93,8 +93,10 @@ def single_runs(runs: Path, pattern: str) -> None:
             continue
         payload = load_translator(ckpt).payload
         config, best = payload["run_config"], payload["trainer"]["progress"]["best_bleu"]
+        decay = config.get("ema_decay", 0.0)  # runs from before the option have no such key
+        average = f"{decay}{', warm-up' if config.get('ema_warmup') else ''}" if decay else "none"
         print(
-            f"| {name} | {config['seed']} | {config.get('ema_decay', 0.0) or 'none'} | {trained.group('epochs')} | "
+            f"| {name} | {config['seed']} | {average} | {trained.group('epochs')} | "
             f"{trained.group('cpu_rate')} | {best:.2f} | "
             f"**{test.group('bleu')}** |"
         )

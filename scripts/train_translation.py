@@ -116,9 +116,9 @@ class Args:
     """label smoothing of the loss"""
     clip_norm: float = 1.0
     """gradient-norm clipping (0: none)"""
-    ema_decay: float = 0.0
-    """keep an exponential moving average of the weights (decay per step; 0.999 averages over ~1,000 steps), validate it and save it as the checkpoints' model (0: off)"""
-    ema_warmup: bool = False
+    ema_decay: float = 0.998
+    """keep an exponential moving average of the weights (decay per step; 0.998 averages over ~500 steps), validate it and save it as the checkpoints' model (0: off; +1.2 BLEU for RNNsearch at 15 CPU-minutes: results/translation.md)"""
+    ema_warmup: bool = True
     """cap the average's decay at (1 + n) / (10 + n) after n updates, so it does not lag early in a run"""
     val_beam: int = 1
     """beam width of the per-epoch validation (1: greedy)"""
@@ -180,7 +180,8 @@ def main(args: Args) -> float:
 
     if args.resume:
         previous = load_translator(last_path, args.device)
-        saved = previous.payload["run_config"]
+        # runs from before the average of the weights became the default trained without it
+        saved = {"ema_decay": 0.0, "ema_warmup": False} | previous.payload["run_config"]
         # the model, data and optimisation settings are the checkpoint's; budget, epochs and logging are this command's
         keep = ("epochs", "max_minutes", "max_cpu_minutes", "out", "device", "threads", "wandb_mode", "wandb_project", "resume", "log_every")
         args = Args(**{**saved, **{k: getattr(args, k) for k in keep}})

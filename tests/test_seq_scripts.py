@@ -14,7 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from agents.checkpoint import atomic_save
 from agents.cli import parse_config
+from seq_attention.checkpoints import KIND
 
 import pytest
 import torch
@@ -130,6 +132,23 @@ def test_train_translation_resume_continues_exactly(workspace, trained, monkeypa
     assert resumed["progress"]["global_step"] == direct["progress"]["global_step"]
     for name, value in direct["model"].items():
         assert torch.equal(value, resumed["model"][name]), name
+    assert "online_model" in direct and resumed["ema_n_averaged"] == direct["ema_n_averaged"]  # the default average
+
+
+def test_a_run_from_before_the_average_of_the_weights_resumes_without_it(workspace, monkeypatch):
+    root, env = workspace
+    out = root / "old"
+    common = ["--threads", "1", "--wandb-mode", "disabled"]
+    args = ["--corpus", "tatoeba", "--src", "en", "--tgt", "fr", "--model", "bahdanau", "--epochs", "1", *TINY]
+    run_in_process("train_translation", *args, "--ema-decay", "0", "--out", str(out), *common, monkeypatch=monkeypatch, env=env)
+    payload = torch.load(out / "last.pt", weights_only=True)
+    for key in ("ema_decay", "ema_warmup"):  # as the run configs of older checkpoints
+        del payload["run_config"][key]
+    atomic_save(payload, out / "last.pt", KIND)
+    run_in_process("train_translation", "--out", str(out), "--resume", "--epochs", "2", *common, monkeypatch=monkeypatch, env=env)
+    resumed = torch.load(out / "last.pt", weights_only=True)
+    assert resumed["trainer"]["progress"]["epoch"] == 2 and "online_model" not in resumed["trainer"]
+    assert resumed["run_config"]["ema_decay"] == 0.0
 
 
 def test_translate_a_sentence_a_file_and_heatmaps(workspace, trained, monkeypatch):
