@@ -88,6 +88,7 @@ if [[ $which == all || $which == ema ]]; then
     [ema0.998_t1600_lr3e-3]="--ema-decay 0.998 --max-tokens 1600 --lr 3e-3"
     [ema0.998w]="--ema-decay 0.998 --ema-warmup true"
     [ema0.998w_s2]="--ema-decay 0.998 --ema-warmup true --seed 2"
+    [ema0.998w_s3]="--ema-decay 0.998 --ema-warmup true --seed 3"
   )
   for name in "${!EMA[@]}"; do
     out=$RUNS/m30k-15-$name
