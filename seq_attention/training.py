@@ -181,8 +181,9 @@ class Trainer:
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1) (0: no average of the weights), got {ema_decay!r}")
         self.model = model.to(device)
-        average = _ema_update(ema_decay, ema_warmup)
-        self.ema = AveragedModel(self.model, multi_avg_fn=average, use_buffers=True) if ema_decay else None
+        self.ema = (
+            AveragedModel(self.model, multi_avg_fn=_ema_update(ema_decay, ema_warmup), use_buffers=True) if ema_decay else None
+        )
         self.examples = list(examples)
         self.lengths = [max(len(s), len(t)) for s, t in self.examples]
         self.max_tokens, self.seed = max_tokens, seed
@@ -264,10 +265,10 @@ class Trainer:
 
     def load_state_dict(self, state: dict) -> None:
         """Inverse of :meth:`state_dict`."""
+        if self.ema is not None and "online_model" not in state:  # refused before anything is overwritten
+            raise ValueError("this checkpoint was trained without an average of the weights (ema_decay 0): resume it with ema_decay 0")
         self.model.load_state_dict(state.get("online_model", state["model"]))
         if self.ema is not None:
-            if "online_model" not in state:
-                raise ValueError("this checkpoint was trained without an average of the weights (ema_decay 0): resume it with ema_decay 0")
             self.ema.module.load_state_dict(state["model"])
             self.ema.n_averaged.fill_(state["ema_n_averaged"])
         self.optimizer.load_state_dict(state["optimizer"])
