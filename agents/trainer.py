@@ -42,9 +42,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 import glimpse_env  # registers the environment ids
+from agents.averaging import averaged_model
 from agents.checkpoint import atomic_save, device_rng_state, load_checkpoint, restore_device_rng
 from agents.cli import UsageError, check_device
 from agents.core import CELLS, INITS, PLAIN_RNN_CELLS
@@ -162,6 +162,8 @@ class TrainConfig:
     """dropout on h_t before the action network, in training only (not in the paper; 0: off; with the shift, 0.3 cost MNIST 4.49 % against 1.64 % at 10 CPU-minutes: results/ram.md)"""
     ema_decay: float = 0.0
     """keep an exponential moving average of the weights (decay per step; 0.999 averages over ~1,000 steps), validate it and save it as best.pt's model, the weights evaluate.py scores (not in the paper; 0: off)"""
+    ema_warmup: bool = False
+    """cap the average's decay at (1 + n) / (10 + n) after n updates, so it does not lag early in a run (agents.averaging; the translation trainer's default)"""
     train_shift: int | None = None
     """translate each training image by a random whole number of pixels, up to this along each axis (augmentation, not in the paper; validation and test images stay as they are). None: 2 on images without a canvas (GlimpseMNIST-v0, which the RAM overfits without it: results/ram.md), 0 on the canvases, whose placement is random already"""
     train_rotation: int = 0
@@ -438,7 +440,7 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     groups = [{"params": rest}, {"params": location, **config.location_optimizer()}]
     optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay, fused=True)
     # the averaged weights are the ones validated and saved as "model"; the trained ones go on in "online_model"
-    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True) if config.ema_decay else None
+    ema = averaged_model(model, config.ema_decay, config.ema_warmup)
     scored = ema.module if ema is not None else model
     budget = config.max_minutes * 60 if config.max_minutes else math.inf
     cpu_budget = config.max_cpu_minutes * 60 if config.max_cpu_minutes else math.inf

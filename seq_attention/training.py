@@ -9,15 +9,11 @@ runs out first, over the budget, so a budgeted run has annealed by the time it s
 is told how much of the run is done; see :class:`Trainer`).
 
 With ``ema_decay > 0`` the trainer also keeps an exponential moving average of the weights
-(torch's ``AveragedModel``, updated after every step; Polyak and Juditsky, 1992): the average is
+(:mod:`agents.averaging`, shared with the RAM trainer, updated after every step): the average is
 what :attr:`Trainer.scored_model` validates and what a checkpoint's ``"model"`` holds, so
 ``evaluate_translation.py`` and ``translate.py`` use it; the trained weights go on in
-``"online_model"`` for a resumed run. A budget-limited run ends while the weights still move
-fast, and the average of the last few hundred steps is a better model than the last step's.
-Early in a run the average lags far behind (0.998 still weighs the first steps' weights after a
-few hundred), so ``ema_warmup`` caps the decay after ``n`` updates at ``(1 + n) / (10 + n)``, the
-rule of TensorFlow's ``ExponentialMovingAverage(num_updates=...)``: an average over about the last
-``n / 9`` steps until that reaches ``1 / (1 - ema_decay)``.
+``"online_model"`` for a resumed run. ``ema_warmup`` caps the decay early in the run, so the
+average does not lag (:func:`agents.averaging.ema_decay_at`).
 
 A :class:`Trainer` checkpoint (:meth:`Trainer.state_dict`) holds the model, the optimiser, the
 scheduler, the torch random state (dropout), and the position in the data (epoch and batch); the
@@ -39,8 +35,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.optim.swa_utils import AveragedModel
-
+from agents.averaging import averaged_model
 from agents.checkpoint import device_rng_state, restore_device_rng
 from seq_attention.batching import Batch, bucket_batches, collate
 from seq_attention.decoding import translate
@@ -49,7 +44,7 @@ from seq_attention.tokenize import PAD, SubwordTokenizer
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SCHEDULES", "Progress", "Trainer", "ema_decay_at", "sequence_loss", "validate"]
+__all__ = ["SCHEDULES", "Progress", "Trainer", "sequence_loss", "validate"]
 
 SCHEDULES = ("constant", "inverse-sqrt", "cosine")
 
@@ -69,22 +64,6 @@ def sequence_loss(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: 
         logits.flatten(0, 1), targets.flatten(), ignore_index=PAD, label_smoothing=label_smoothing, reduction="sum"
     )
     return loss, int((targets != PAD).sum())
-
-
-def ema_decay_at(decay: float, updates: int, warmup: bool) -> float:
-    """The average's decay for the update after ``updates`` earlier ones (see the module docstring)."""
-    return min(decay, (1.0 + updates) / (10.0 + updates)) if warmup else decay
-
-
-def _ema_update(decay: float, warmup: bool) -> Callable:
-    """An ``AveragedModel`` ``multi_avg_fn``: ``ema <- ema + (1 - d) (w - ema)`` with ``d`` from :func:`ema_decay_at`."""
-
-    @torch.no_grad()
-    def update(ema_params: list[torch.Tensor], params: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
-        # AveragedModel copies the weights at its first update and calls this from the second on
-        torch._foreach_lerp_(ema_params, params, 1.0 - ema_decay_at(decay, int(n_averaged), warmup))
-
-    return update
 
 
 @dataclass
@@ -156,7 +135,7 @@ class Trainer:
             steps and the budget runs out first, and needs at least one of the two.
         ema_decay: keep an exponential moving average of the weights with this decay per step
             (0: none); see the module docstring.
-        ema_warmup: cap the decay early in the run (see :func:`ema_decay_at`).
+        ema_warmup: cap the decay early in the run (see :func:`agents.averaging.ema_decay_at`).
     """
 
     def __init__(
@@ -178,12 +157,8 @@ class Trainer:
     ):
         if not examples:
             raise ValueError("cannot train on an empty corpus: no training examples")
-        if not 0.0 <= ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1) (0: no average of the weights), got {ema_decay!r}")
         self.model = model.to(device)
-        self.ema = (
-            AveragedModel(self.model, multi_avg_fn=_ema_update(ema_decay, ema_warmup), use_buffers=True) if ema_decay else None
-        )
+        self.ema = averaged_model(self.model, ema_decay, ema_warmup)
         self.examples = list(examples)
         self.lengths = [max(len(s), len(t)) for s, t in self.examples]
         self.max_tokens, self.seed = max_tokens, seed

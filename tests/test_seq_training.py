@@ -7,13 +7,14 @@ import pytest
 import torch
 
 from agents.checkpoint import CheckpointError, atomic_save
+from agents.averaging import ema_decay_at
 from seq_attention.batching import encode_pairs
 from seq_attention.checkpoints import load_translator, save_translation_checkpoint
 from seq_attention.decoding import translate
 from seq_attention.metrics import corpus_scores
 from seq_attention.models import ModelConfig, build_model
 from seq_attention.tokenize import PAD, SubwordTokenizer
-from seq_attention.training import Trainer, _Schedule, ema_decay_at, sequence_loss
+from seq_attention.training import Trainer, _Schedule, sequence_loss
 
 SUBJECTS = ["the cat", "a dog", "my friend", "the teacher", "a child"]
 VERBS = [("sees", "voit"), ("likes", "aime"), ("finds", "trouve"), ("calls", "appelle")]

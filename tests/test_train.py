@@ -94,6 +94,17 @@ def test_an_average_of_the_weights_is_validated_saved_and_resumed_exactly(tmp_pa
     assert not torch.equal(w2["model"][name], w2["online_model"][name])
 
 
+def test_the_warm_up_of_the_average_caps_its_decay_early_and_survives_a_resume(tmp_path, data_dir):
+    # update 2 follows 1 earlier one: decay min(0.99, 2 / 11), so the new weights get 9 / 11
+    train(small_config(tmp_path, data_dir, ema_decay=0.99, ema_warmup=True, max_steps=1))
+    w1 = load_checkpoint(tmp_path / "run" / "last.pt", "ram")
+    train(small_config(tmp_path, data_dir, ema_decay=0.99, ema_warmup=True, max_steps=2, resume=True))
+    w2 = load_checkpoint(tmp_path / "run" / "last.pt", "ram")
+    assert w2["config"]["ema_warmup"] is True and w2["ema_n_averaged"] == 2
+    name = "action_net.classify.weight"
+    torch.testing.assert_close(w2["model"][name], 2 / 11 * w1["online_model"][name] + 9 / 11 * w2["online_model"][name])
+
+
 def test_a_time_budget_counts_the_whole_run_across_resumes(tmp_path, data_dir):
     first = train(small_config(tmp_path, data_dir, epochs=100, max_cpu_minutes=0.01))  # 0.6 CPU-seconds
     assert first["stopped_early"] and first["cpu_seconds"] >= 0.6 and 0 < first["global_step"] < 800
