@@ -284,7 +284,7 @@ class RNNSeq2Seq(nn.Module):
         return F.log_softmax(self.decoder.logits(features), dim=-1), state, weights
 
     def forward(
-        self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor
+        self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, *, keep: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Teacher forcing.
 
@@ -292,9 +292,11 @@ class RNNSeq2Seq(nn.Module):
             src: ``(B, S)``.
             src_lengths: ``(B,)``.
             tgt_in: ``(B, T)`` ``BOS y_1 .. y_{T-1}``.
+            keep: boolean ``(B, T)``: score only these ``N`` positions (the trainer's non-PAD targets).
 
         Returns:
-            ``(logits, weights)``: ``(B, T, V)`` and ``(B, T, S)`` (``None`` for ``rnnencdec``).
+            ``(logits, weights)``: ``(B, T, V)``, or ``(N, V)`` with ``keep``; and ``(B, T, S)`` (``None``
+            for ``rnnencdec``).
         """
         memory = self.encode(src, src_lengths)
         state = self.initial_state(memory)
@@ -305,8 +307,10 @@ class RNNSeq2Seq(nn.Module):
             f, state, a = self.decoder.advance(embedded[i], state, memory)
             features.append(f)
             weights.append(a)
-        # The readout and the vocabulary projection do not feed back: one batched matmul after the loop.
-        logits = self.decoder.logits(torch.stack(features, dim=1))
+        # The readout and the vocabulary projection do not feed back: one batched matmul after the loop,
+        # over the kept positions only (the projection to V is a third of a training step's time).
+        features = torch.stack(features, dim=1)
+        logits = self.decoder.logits(features if keep is None else features[keep])
         return logits, (None if weights[0] is None else torch.stack(weights, dim=1))
 
 

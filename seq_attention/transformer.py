@@ -122,8 +122,11 @@ class Transformer(nn.Module):
             x = layer(x, mask.unsqueeze(1))
         return Memory(self.encoder_norm(x), None, mask, None)
 
-    def _decode(self, tgt_in: torch.Tensor, memory: Memory, need_weights: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(B, T)`` -> logits ``(B, T, V)`` and the last layer's cross-attention, mean over heads, ``(B, T, S)``."""
+    def _decode(
+        self, tgt_in: torch.Tensor, memory: Memory, need_weights: bool, keep: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(B, T)`` -> logits ``(B, T, V)`` (``(N, V)`` at the ``N`` positions of a boolean ``keep`` ``(B, T)``)
+        and the last layer's cross-attention, mean over heads, ``(B, T, S)``."""
         T = tgt_in.shape[1]
         causal = torch.ones(T, T, dtype=torch.bool, device=tgt_in.device).tril()  # (T, T)
         y = self._embed(self.tgt_embedding, tgt_in)
@@ -131,7 +134,8 @@ class Transformer(nn.Module):
         for i, layer in enumerate(self.decoder_layers):
             last = i == len(self.decoder_layers) - 1
             y, weights = layer(y, memory.keys, causal, memory.mask.unsqueeze(1), need_weights and last)
-        logits = self.output(self.decoder_norm(y))
+        y = self.decoder_norm(y)
+        logits = self.output(y if keep is None else y[keep])
         return logits, (None if weights is None else weights.mean(dim=1))
 
     def initial_state(self, memory: Memory) -> tuple[torch.Tensor, ...]:
@@ -147,7 +151,14 @@ class Transformer(nn.Module):
         return F.log_softmax(logits[:, -1], dim=-1), (prefix,), weights[:, -1]
 
     def forward(
-        self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, need_weights: bool = False
+        self,
+        src: torch.Tensor,
+        src_lengths: torch.Tensor,
+        tgt_in: torch.Tensor,
+        need_weights: bool = False,
+        *,
+        keep: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Teacher forcing: ``src`` ``(B, S)``, ``tgt_in`` ``(B, T)`` -> logits ``(B, T, V)``, weights ``(B, T, S)`` or ``None``."""
-        return self._decode(tgt_in, self.encode(src, src_lengths), need_weights)
+        """Teacher forcing: ``src`` ``(B, S)``, ``tgt_in`` ``(B, T)`` -> logits ``(B, T, V)`` (``(N, V)`` at the
+        ``N`` positions of a boolean ``keep`` ``(B, T)``), weights ``(B, T, S)`` or ``None``."""
+        return self._decode(tgt_in, self.encode(src, src_lengths), need_weights, keep)

@@ -72,6 +72,17 @@ def test_padding_does_not_change_a_sentence(name):
 
 
 @pytest.mark.parametrize("name", MODELS)
+def test_scoring_only_the_kept_positions_gives_their_logits(name):
+    model = tiny(name)
+    src, lengths, tgt = batch(3)
+    keep = tgt != PAD  # what the trainer keeps: here 9 of 12 positions
+    full, _ = model(src, lengths, tgt)
+    kept, _ = model(src, lengths, tgt, keep=keep)
+    assert kept.shape == (int(keep.sum()), V_TGT) == (9, V_TGT)
+    torch.testing.assert_close(kept, full[keep], atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", MODELS)
 def test_gradients_reach_every_parameter(name):
     model = tiny(name).train()
     src, lengths, tgt = batch(3)
