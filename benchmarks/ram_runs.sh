@@ -415,3 +415,18 @@ done
     run mnist_cpu2_lr3e-3_ema0.995_s$seed $fast --ema-decay 0.995 --seed $seed
   done
 )
+
+# this session (2026-12-03, fourteenth, the same kind of host as the thirteenth): three more seeds of the recipe without
+# a gradient clip, whose first three had the best mean of the thirteenth, and the new warm-up of the average
+# (--ema-warmup, agents/averaging.py) on top of it. Two runs at a time (the other core trained translation models).
+(
+  RUNS=$RUNS/epyc2_cpu2
+  mkdir -p "$RUNS"
+  fast="--env GlimpseMNIST-v0 --max-cpu-minutes 2 --train-shift 0 --lr 3e-3 --location-lr 1e-3"
+  for seed in 3 4 5; do
+    run mnist_cpu2_lr3e-3_noclip_s$seed $fast --grad-clip 1000 --seed $seed
+  done
+  for seed in 0 1 2 3 4 5; do
+    run mnist_cpu2_lr3e-3_noclip_ema0.998w_s$seed $fast --grad-clip 1000 --ema-decay 0.998 --ema-warmup true --seed $seed
+  done
+)

@@ -194,8 +194,10 @@ SEED_GROUPS = [
     ("EPYC 2, 2 CPU-min: `--train-shift 0 --lr 3e-3 --location-lr 1e-3`, seeds 0-5", [f"epyc2_cpu2/mnist_cpu2_lr3e-3_s{seed}" for seed in range(6)]),
     ("same, `--ema-decay 0.995`, seeds 0-5", [f"epyc2_cpu2/mnist_cpu2_lr3e-3_ema0.995_s{seed}" for seed in range(6)]),
     ("same, `--ema-decay 0.999`", [f"epyc2_cpu2/mnist_cpu2_lr3e-3_ema0.999_s{seed}" for seed in range(3)]),
-    ("same, `--grad-clip 1000` (no clip in effect)", [f"epyc2_cpu2/mnist_cpu2_lr3e-3_noclip_s{seed}" for seed in range(3)]),
+    ("same, `--grad-clip 1000` (no clip in effect), seeds 0-5 (3-5: the fourteenth session, same host kind)", [f"epyc2_cpu2/mnist_cpu2_lr3e-3_noclip_s{seed}" for seed in range(6)]),
     ("same, `--lr 5e-3 --warmup-steps 150`", [f"epyc2_cpu2/mnist_cpu2_lr5e-3_wu150_s{seed}" for seed in range(3)]),
+    # the fourteenth session's (2026-12-03 again, the same kind of host; ram_runs.sh "fourteenth")
+    ("same, `--grad-clip 1000 --ema-decay 0.998 --ema-warmup true`, seeds 0-5", [f"epyc2_cpu2/mnist_cpu2_lr3e-3_noclip_ema0.998w_s{seed}" for seed in range(6)]),
 ]
 
 

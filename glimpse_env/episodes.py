@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from glimpse_env.datasets import ImageSource
-from glimpse_env.sensor import glimpses_from_table, summed_area_table
+from glimpse_env.sensor import glimpses_from_table, summed_area_table, table_dtype
 
 START_MODES = ("center", "random")
 
@@ -43,9 +43,8 @@ class GlimpseEpisodes:
         self.start_mode = start
         self.device = torch.device(device)
         C, H, W = source.image_shape
-        table_dtype = torch.int64 if source.base_images.dtype == np.uint8 else torch.float64
         B = batch_size
-        self.table = torch.zeros((B, C, H + 1, W + 1), dtype=table_dtype, device=self.device)
+        self.table = torch.zeros((B, C, H + 1, W + 1), dtype=table_dtype(source.base_images.dtype, H, W), device=self.device)
         self.path = torch.zeros((B, n_glimpses, 2), dtype=torch.float32, device=self.device)  # (B, T, 2)
         self.label = torch.zeros(B, dtype=torch.int64, device=self.device)
         self.location = torch.zeros((B, 2), dtype=torch.float32, device=self.device)  # latest glimpse's

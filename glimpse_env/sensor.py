@@ -21,8 +21,10 @@ Every block average is read from a summed-area table (integral image) ``S`` of s
 ``S[r1, c1] - S[r0, c1] - S[r1, c0] + S[r0, c0]``, and clamping ``r, c`` to ``[0, H] x [0, W]``
 turns it into the sum over the part inside the image, which is exactly "zero outside". A patch
 therefore costs one gather of ``(G + 1)^2`` table entries per scale, whatever its width, with no
-padding and no Python loop over the batch. ``uint8`` images get an ``int64`` table, so the result is
-exact; float images get a ``float64`` table.
+padding and no Python loop over the batch. ``uint8`` images get an integer table, so the result is
+exact: ``int32`` while a whole image's sum fits (``255 H W < 2**31``, up to about 2,900 x 2,900
+pixels; torch's CPU cumsum is 1.2-2.3x faster on it than on ``int64`` for 128 images of 28 to 100
+pixels), else ``int64``. Float images get a ``float64`` table (:func:`table_dtype`).
 
 The functions take and return ``torch`` tensors on any device; :func:`extract_glimpses` also takes
 NumPy arrays and then returns NumPy arrays.
@@ -39,7 +41,7 @@ import torch
 
 from glimpse_env.checks import check_int
 
-__all__ = ["extract_glimpses", "summed_area_table", "glimpses_from_table", "check_sensor_params"]
+__all__ = ["extract_glimpses", "summed_area_table", "glimpses_from_table", "check_sensor_params", "table_dtype"]
 
 
 def check_sensor_params(glimpse_size: int, n_scales: int, scale_factor: int) -> None:
@@ -49,6 +51,13 @@ def check_sensor_params(glimpse_size: int, n_scales: int, scale_factor: int) -> 
     check_int("scale_factor", scale_factor, 1, " (so that every coarse pixel averages a whole block of image pixels)")
 
 
+def table_dtype(image_dtype: torch.dtype | np.dtype, height: int, width: int) -> torch.dtype:
+    """The summed-area table's dtype for images of this dtype and size (see the module docstring)."""
+    if image_dtype not in (torch.uint8, np.uint8):
+        return torch.float64
+    return torch.int32 if 255 * height * width < 2**31 else torch.int64
+
+
 def summed_area_table(images: torch.Tensor) -> torch.Tensor:
     """Integral images with a leading zero row and column.
 
@@ -56,11 +65,10 @@ def summed_area_table(images: torch.Tensor) -> torch.Tensor:
         images: ``(B, C, H, W)``, ``uint8`` (values 0..255) or floating point.
 
     Returns:
-        ``(B, C, H + 1, W + 1)``; ``int64`` for ``uint8`` input (exact), else ``float64``.
-        ``table[..., r, c]`` is the sum of ``images[..., :r, :c]``.
+        ``(B, C, H + 1, W + 1)``; :func:`table_dtype`: an exact integer table for ``uint8`` input,
+        else ``float64``. ``table[..., r, c]`` is the sum of ``images[..., :r, :c]``.
     """
-    # int64, not int32: exact as well, and torch's CPU cumsum is about twice as fast on it
-    dtype = torch.int64 if images.dtype == torch.uint8 else torch.float64
+    dtype = table_dtype(images.dtype, images.shape[-2], images.shape[-1])
     table = torch.nn.functional.pad(images.to(dtype), (1, 0, 1, 0))
     return table.cumsum(-1, dtype=dtype).cumsum(-2, dtype=dtype)
 
@@ -110,7 +118,7 @@ def glimpses_from_table(
     flat = (rows[:, :, :, None] * W1 + cols[:, :, None, :]).reshape(B, 1, K * (G + 1) ** 2)
     corners = table.reshape(B, C, H1 * W1).gather(2, flat.expand(B, C, -1)).reshape(B, C, K, G + 1, G + 1)
     sums = corners[..., 1:, 1:] - corners[..., :-1, 1:] - corners[..., 1:, :-1] + corners[..., :-1, :-1]
-    if table.dtype == torch.int64:
+    if not table.dtype.is_floating_point:  # a table of uint8 images
         area = area * 255.0
     return (sums / area).to(torch.float32).transpose(1, 2)  # (B, K, C, G, G)
 

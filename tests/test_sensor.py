@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from glimpse_env import extract_glimpses
+from glimpse_env.sensor import summed_area_table, table_dtype
 
 
 def reference_glimpse(image: np.ndarray, location, glimpse_size: int, n_scales: int, scale_factor: int) -> np.ndarray:
@@ -105,3 +106,13 @@ def test_bad_shapes_are_named():
         extract_glimpses(np.zeros((28, 28), np.uint8), np.zeros((1, 2)), 8, 1)
     with pytest.raises(ValueError, match="locations must have shape"):
         extract_glimpses(np.zeros((2, 28, 28), np.uint8), np.zeros((3, 2)), 8, 1)
+
+
+def test_the_integer_table_is_exact_and_wide_enough():
+    assert table_dtype(np.uint8, 100, 100) == torch.int32 and table_dtype(torch.uint8, 100, 100) == torch.int32
+    assert table_dtype(np.uint8, 3000, 3000) == torch.int64  # 255 H W would overflow int32
+    assert table_dtype(np.float32, 28, 28) == table_dtype(torch.float64, 28, 28) == torch.float64
+    white = torch.full((2, 1, 100, 100), 255, dtype=torch.uint8)
+    table = summed_area_table(white)
+    assert table.dtype == torch.int32 and table[0, 0, -1, -1] == 255 * 100 * 100
+    torch.testing.assert_close(table, summed_area_table(white.double() * 1.0).to(torch.int32), rtol=0, atol=0)
