@@ -35,6 +35,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 from torch.nn import functional as F
+
 from agents.averaging import averaged_model
 from agents.checkpoint import device_rng_state, restore_device_rng
 from seq_attention.batching import Batch, bucket_batches, collate
@@ -44,7 +45,7 @@ from seq_attention.tokenize import PAD, SubwordTokenizer
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SCHEDULES", "Progress", "Trainer", "sequence_loss", "validate"]
+__all__ = ["SCHEDULES", "Progress", "Trainer", "batch_loss", "sequence_loss", "validate"]
 
 SCHEDULES = ("constant", "inverse-sqrt", "cosine")
 
@@ -65,6 +66,17 @@ def sequence_loss(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: 
         reduction="sum",
     )  # fmt: skip
     return loss, int((targets != PAD).sum())
+
+
+def batch_loss(model: nn.Module, batch: Batch, label_smoothing: float = 0.0) -> tuple[torch.Tensor, int]:
+    """:func:`sequence_loss` of teacher forcing on ``batch``, with logits at its non-PAD targets only.
+
+    A tenth of a bucketed batch's target positions are padding, and the projection to the
+    vocabulary is about a third of a training step, so the model skips them (``keep=``).
+    """
+    keep = batch.tgt_out != PAD  # (B, T)
+    logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, keep=keep)  # (N, V)
+    return sequence_loss(logits, batch.tgt_out[keep], label_smoothing)
 
 
 @dataclass
@@ -188,9 +200,7 @@ class Trainer:
         """One optimiser step on the examples at ``index``; returns (mean token loss, target tokens)."""
         self.model.train()
         batch: Batch = collate(self.examples, index).to(self.device)
-        keep = batch.tgt_out != PAD  # a tenth of a bucketed batch's target positions are padding
-        logits, _ = self.model(batch.src, batch.src_lengths, batch.tgt_in, keep=keep)
-        loss_sum, n = sequence_loss(logits, batch.tgt_out[keep], self.label_smoothing)
+        loss_sum, n = batch_loss(self.model, batch, self.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         (loss_sum / n).backward()
         if self.clip_norm > 0:
@@ -212,9 +222,7 @@ class Trainer:
         total, count = 0.0, 0
         for index in bucket_batches([max(len(s), len(t)) for s, t in examples], self.max_tokens, 0, 0, shuffle=False):
             batch = collate(examples, index).to(self.device)
-            keep = batch.tgt_out != PAD
-            logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, keep=keep)
-            loss, n = sequence_loss(logits, batch.tgt_out[keep])
+            loss, n = batch_loss(model, batch)
             total, count = total + float(loss), count + n
         model.train(was_training)
         return total / max(1, count)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents.checkpoint import CheckpointError, atomic_save
 from agents.averaging import ema_decay_at
+from agents.checkpoint import CheckpointError, atomic_save
 from seq_attention.batching import encode_pairs
 from seq_attention.checkpoints import load_translator, save_translation_checkpoint
 from seq_attention.decoding import translate
