@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The translation results of results/translation.md, one training at a time, 1 CPU thread each.
 #
-#   GLIMPSE_DATA_DIR=../shared/data bash benchmarks/translation_runs.sh [multi30k|tatoeba|budget|ema|averaged|all]
+#   GLIMPSE_DATA_DIR=../shared/data bash benchmarks/translation_runs.sh [multi30k|tatoeba|budget|ema|averaged|sizes|all]
 #
 # Budgets are CPU minutes of the training process (--max-cpu-minutes), so that a shared machine
 # slows a run down without changing what it learns. Each Multi30k model first trains for 4 CPU
@@ -14,8 +14,9 @@ RUNS=runs/translation
 mkdir -p "$RUNS"
 which=${1:-all}
 
-# --ema-decay 0: these tables were measured before the average of the weights became the default
-COMMON=(--threads 1 --seed 1 --max-tokens 800 --dropout 0.1 --ema-decay 0 --wandb-mode offline)
+# --ema-decay 0: these tables were measured before the average of the weights became the default, and
+# --embed-size 128 before E=256 did (2026-12-03, fifteenth session)
+COMMON=(--threads 1 --seed 1 --max-tokens 800 --dropout 0.1 --ema-decay 0 --embed-size 128 --wandb-mode offline)
 declare -A EXTRA=(
   [rnnencdec]=""
   [bahdanau]=""
@@ -67,19 +68,21 @@ if [[ $which == all || $which == budget ]]; then
     out=$RUNS/m30k-bahdanau-15-$name
     # shellcheck disable=SC2086
     python scripts/train_translation.py --corpus multi30k --src de --tgt en --model bahdanau --threads 1 --seed 1 \
-      --dropout 0.1 --ema-decay 0 --wandb-mode offline --max-cpu-minutes 15 --out "$out" ${BUDGET[$name]} > "$out.train.log" 2>&1
+      --dropout 0.1 --ema-decay 0 --embed-size 128 --wandb-mode offline --max-cpu-minutes 15 --out "$out" ${BUDGET[$name]} > "$out.train.log" 2>&1
     python scripts/evaluate_translation.py "$out/best.pt" --corpus multi30k --split test --beam 5 --threads 1 \
       --hypotheses "$out.test.hyp" > "$out.test.log" 2>&1
   done
 fi
 
 # One 15 CPU-minute run from scratch, RNNsearch unless the settings say otherwise, scored on its best-validation
-# checkpoint: name, then train_translation.py settings (later ones win)
+# checkpoint: name, then train_translation.py settings (later ones win; E=128 unless they say otherwise, the size
+# of every run before the fifteenth session)
 run15() {
   local name=$1 out=$RUNS/m30k-15-$1
   shift
   python scripts/train_translation.py --corpus multi30k --src de --tgt en --model bahdanau --threads 1 --seed 1 \
-    --max-tokens 800 --dropout 0.1 --wandb-mode offline --max-cpu-minutes 15 --out "$out" "$@" > "$out.train.log" 2>&1
+    --max-tokens 800 --dropout 0.1 --embed-size 128 --wandb-mode offline --max-cpu-minutes 15 --out "$out" "$@" \
+    > "$out.train.log" 2>&1
   python scripts/evaluate_translation.py "$out/best.pt" --corpus multi30k --split test --beam 5 --threads 1 \
     --hypotheses "$out.test.hyp" > "$out.test.log" 2>&1
 }
@@ -130,8 +133,34 @@ if [[ $which == all || $which == averaged ]]; then
   # the 4 CPU-minute mark with the default average, scored on its last.pt like the table's 4-minute column
   out=$RUNS/m30k-4-ema0.998w
   python scripts/train_translation.py --corpus multi30k --src de --tgt en --model bahdanau --threads 1 --seed 1 \
-    --max-tokens 800 --dropout 0.1 --ema-decay 0.998 --ema-warmup true --wandb-mode offline --max-cpu-minutes 4 \
+    --max-tokens 800 --dropout 0.1 --ema-decay 0.998 --ema-warmup true --embed-size 128 --wandb-mode offline --max-cpu-minutes 4 \
     --out "$out" > "$out.train.log" 2>&1
+  python scripts/evaluate_translation.py "$out/last.pt" --corpus multi30k --split test --beam 5 --threads 1 \
+    > "$out.test.log" 2>&1
+fi
+
+# The sizes (2026-12-03, fifteenth session): a larger or smaller BPE vocabulary, E=256 embeddings (four seeds; the
+# default since), a wider decoder, the Transformer at width 256, and E=256 at the 4 CPU-minute mark:
+# results/translation.md, "Wider embeddings"
+if [[ $which == all || $which == sizes ]]; then
+  declare -A SIZES=(
+    [v8000]="--vocab-size 8000"
+    [v2000]="--vocab-size 2000"
+    [e256]="--embed-size 256"
+    [e256_s2]="--embed-size 256 --seed 2"
+    [e256_s3]="--embed-size 256 --seed 3"
+    [e256_s4]="--embed-size 256 --seed 4"
+    [e256-d512]="--embed-size 256 --hidden-size 512"
+    [transformer-e256]="--model transformer ${EXTRA[transformer]} --embed-size 256"
+  )
+  for name in "${!SIZES[@]}"; do
+    # shellcheck disable=SC2086
+    run15 "$name" --ema-decay 0.998 --ema-warmup true ${SIZES[$name]}
+  done
+  out=$RUNS/m30k-4-e256
+  python scripts/train_translation.py --corpus multi30k --src de --tgt en --model bahdanau --threads 1 --seed 1 \
+    --max-tokens 800 --dropout 0.1 --ema-decay 0.998 --ema-warmup true --embed-size 256 --wandb-mode offline \
+    --max-cpu-minutes 4 --out "$out" > "$out.train.log" 2>&1
   python scripts/evaluate_translation.py "$out/last.pt" --corpus multi30k --split test --beam 5 --threads 1 \
     > "$out.test.log" 2>&1
 fi

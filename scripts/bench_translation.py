@@ -47,7 +47,7 @@ class Args:
     """padded tokens per batch"""
     vocab_size: int = 4000
     """BPE vocabulary per language"""
-    embed_size: int = 128
+    embed_size: int = 256
     """E"""
     hidden_size: int = 256
     """D (RNN) or feed-forward width (Transformer)"""
