@@ -430,3 +430,10 @@ done
     run mnist_cpu2_lr3e-3_noclip_ema0.998w_s$seed $fast --grad-clip 1000 --ema-decay 0.998 --ema-warmup true --seed $seed
   done
 )
+
+# this session (2026-12-03, fifteenth, the same kind of host): cluttered 100x100 with the average of the weights,
+# beside translation runs on the other core. The default --epochs 100 ended it at 106 of its 140 CPU-minutes, so it
+# is the 100-epoch row above with the average: the same recipe and epochs. A warm restart for a later session:
+# copy_run c100_cpu140_ema0.999_fd NEW, then run NEW ... --resume --epochs N --max-cpu-minutes M.
+run c100_cpu140_ema0.999_fd --env GlimpseClutteredMNIST100-v0 --max-cpu-minutes 140 --std 0.1 --cell lstm \
+  --location-weight-decay 0 --train-shift 0 --ema-decay 0.999 --flush-denormal true
