@@ -139,7 +139,7 @@ if [[ $which == all || $which == averaged ]]; then
     > "$out.test.log" 2>&1
 fi
 
-# The sizes (2026-12-03, fifteenth session): a larger or smaller BPE vocabulary, E=256 embeddings (four seeds; the
+# The sizes (2026-12-03, fifteenth session): a larger or smaller BPE vocabulary, E=256 embeddings (five seeds; the
 # default since), a wider decoder, the Transformer at width 256, and E=256 at the 4 CPU-minute mark:
 # results/translation.md, "Wider embeddings"
 if [[ $which == all || $which == sizes ]]; then
@@ -150,6 +150,7 @@ if [[ $which == all || $which == sizes ]]; then
     [e256_s2]="--embed-size 256 --seed 2"
     [e256_s3]="--embed-size 256 --seed 3"
     [e256_s4]="--embed-size 256 --seed 4"
+    [e256_s5]="--embed-size 256 --seed 5"
     [e256-d512]="--embed-size 256 --hidden-size 512"
     [transformer-e256]="--model transformer ${EXTRA[transformer]} --embed-size 256"
   )
