@@ -87,6 +87,17 @@ run15() {
     --hypotheses "$out.test.hyp" > "$out.test.log" 2>&1
 }
 
+# The same for 4 CPU minutes, scored on its last.pt like the table's 4-minute column
+run4() {
+  local name=$1 out=$RUNS/m30k-4-$1
+  shift
+  python scripts/train_translation.py --corpus multi30k --src de --tgt en --model bahdanau --threads 1 --seed 1 \
+    --max-tokens 800 --dropout 0.1 --embed-size 128 --wandb-mode offline --max-cpu-minutes 4 --out "$out" "$@" \
+    > "$out.train.log" 2>&1
+  python scripts/evaluate_translation.py "$out/last.pt" --corpus multi30k --split test --beam 5 --threads 1 \
+    > "$out.test.log" 2>&1
+}
+
 # RNNsearch for 15 CPU minutes with an average of the weights (--ema-decay), against the same settings without it,
 # seeds 1-3: results/translation.md, "An average of the weights"
 if [[ $which == all || $which == ema ]]; then
@@ -130,13 +141,7 @@ if [[ $which == all || $which == averaged ]]; then
     # shellcheck disable=SC2086
     run15 "$name" --ema-decay 0.998 --ema-warmup true ${AVERAGED[$name]}
   done
-  # the 4 CPU-minute mark with the default average, scored on its last.pt like the table's 4-minute column
-  out=$RUNS/m30k-4-ema0.998w
-  python scripts/train_translation.py --corpus multi30k --src de --tgt en --model bahdanau --threads 1 --seed 1 \
-    --max-tokens 800 --dropout 0.1 --ema-decay 0.998 --ema-warmup true --embed-size 128 --wandb-mode offline --max-cpu-minutes 4 \
-    --out "$out" > "$out.train.log" 2>&1
-  python scripts/evaluate_translation.py "$out/last.pt" --corpus multi30k --split test --beam 5 --threads 1 \
-    > "$out.test.log" 2>&1
+  run4 ema0.998w --ema-decay 0.998 --ema-warmup true  # the 4 CPU-minute mark with the default average
 fi
 
 # The sizes (2026-12-03, fifteenth session): a larger or smaller BPE vocabulary, E=256 embeddings (five seeds; the
@@ -158,10 +163,5 @@ if [[ $which == all || $which == sizes ]]; then
     # shellcheck disable=SC2086
     run15 "$name" --ema-decay 0.998 --ema-warmup true ${SIZES[$name]}
   done
-  out=$RUNS/m30k-4-e256
-  python scripts/train_translation.py --corpus multi30k --src de --tgt en --model bahdanau --threads 1 --seed 1 \
-    --max-tokens 800 --dropout 0.1 --ema-decay 0.998 --ema-warmup true --embed-size 256 --wandb-mode offline \
-    --max-cpu-minutes 4 --out "$out" > "$out.train.log" 2>&1
-  python scripts/evaluate_translation.py "$out/last.pt" --corpus multi30k --split test --beam 5 --threads 1 \
-    > "$out.test.log" 2>&1
+  run4 e256 --ema-decay 0.998 --ema-warmup true --embed-size 256
 fi
