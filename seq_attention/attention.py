@@ -293,6 +293,33 @@ class MultiHeadAttention(nn.Module):
         B, L, E = x.shape
         return x.view(B, L, self.num_heads, E // self.num_heads).transpose(1, 2)  # (B, H, L, E/H)
 
+    def project(self, key: torch.Tensor, value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys ``(B, S, E)`` and values ``(B, S, E)`` -> per-head ``(B, H, S, E/H)`` each: what a decoder
+        caches, so that a step projects only its new position."""
+        return self._split_heads(self.k_proj(key)), self._split_heads(self.v_proj(value))
+
+    def attend(
+        self,
+        query: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        need_weights: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`forward` on keys and values already :meth:`project`-ed: ``query`` ``(B, T, E)``,
+        ``k`` and ``v`` ``(B, H, S, E/H)``; ``mask`` and the returns as in :meth:`forward`."""
+        B, T, E = query.shape
+        if mask is not None and mask.dim() == 3:
+            mask = mask.unsqueeze(1)  # (B, 1, T, S): the same for every head
+        q = self._split_heads(self.q_proj(query))  # (B, H, T, E/H)
+        p = self.dropout if self.training else 0.0
+        if need_weights:
+            context, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=p)
+        else:
+            context, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p), None
+        context = context.transpose(1, 2).reshape(B, T, E)  # (B, T, E)
+        return self.out_proj(context), weights
+
     def forward(
         self,
         query: torch.Tensor,
@@ -317,16 +344,4 @@ class MultiHeadAttention(nn.Module):
             ``(output, weights)``: ``(B, T, E)`` and ``(B, H, T, S)`` (``None`` without
             ``need_weights``).
         """
-        B, T, E = query.shape
-        if mask is not None and mask.dim() == 3:
-            mask = mask.unsqueeze(1)  # (B, 1, T, S): the same for every head
-        q = self._split_heads(self.q_proj(query))  # (B, H, T, E/H)
-        k = self._split_heads(self.k_proj(key))  # (B, H, S, E/H)
-        v = self._split_heads(self.v_proj(value))  # (B, H, S, E/H)
-        p = self.dropout if self.training else 0.0
-        if need_weights:
-            context, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=p)
-        else:
-            context, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p), None
-        context = context.transpose(1, 2).reshape(B, T, E)  # (B, T, E)
-        return self.out_proj(context), weights
+        return self.attend(query, *self.project(key, value), mask, need_weights)

@@ -2,8 +2,11 @@
 
 Pre-layer-norm residual blocks (Xiong et al., 2020: stable without a long warm-up), sinusoidal
 positions, embeddings scaled by ``sqrt(E)``, target embeddings tied to the output layer. Same
-interface as :class:`~seq_attention.models.RNNSeq2Seq`; during decoding the state is the prefix
-decoded so far and each step reruns the decoder on it (short sentences; no cache to keep in sync).
+interface as :class:`~seq_attention.models.RNNSeq2Seq`. During decoding the state is a cache: every
+decoder layer's self-attention keys and values of the prefix decoded so far, and its cross-attention
+keys and values of the source, projected once. A step runs the decoder on the new position alone,
+which is exactly what teacher forcing computes there (the causal mask hides later positions), at a
+cost that grows with the prefix only in the attention itself.
 
 Dimension letters: ``B`` batch, ``S`` source length, ``T`` target length, ``E`` model width,
 ``F`` feed-forward width (``ModelConfig.hidden_size``), ``H`` heads, ``V`` target vocabulary.
@@ -74,15 +77,27 @@ class DecoderLayer(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(
-        self, y: torch.Tensor, memory: torch.Tensor, self_mask: torch.Tensor, memory_mask: torch.Tensor, need_weights: bool
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Args: ``y`` ``(B, T, E)``, ``memory`` ``(B, S, E)``, causal ``self_mask`` ``(T, T)``,
-        ``memory_mask`` ``(B, 1, S)``. Returns ``(B, T, E)`` and cross-attention ``(B, H, T, S)`` or ``None``."""
+        self,
+        y: torch.Tensor,
+        memory_kv: tuple[torch.Tensor, torch.Tensor],
+        self_mask: torch.Tensor | None,
+        memory_mask: torch.Tensor,
+        need_weights: bool,
+        past: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, tuple[torch.Tensor, torch.Tensor]]:
+        """Args: ``y`` ``(B, T, E)``; ``memory_kv``, the cross-attention's projection of the encoder
+        output, ``(B, H, S, E/H)`` twice; causal ``self_mask`` ``(T, T)`` (``None`` for one new position
+        after a ``past``); ``memory_mask`` ``(B, 1, S)``; ``past``, the self-attention keys and values of
+        earlier positions, ``(B, H, P, E/H)`` twice. Returns ``(B, T, E)``, cross-attention ``(B, H, T, S)``
+        or ``None``, and the self-attention keys and values of all ``P + T`` positions (the next ``past``)."""
         h = self.norms[0](y)
-        y = y + self.dropout(self.self_attention(h, h, h, self_mask, need_weights=False)[0])
-        attended, weights = self.cross_attention(self.norms[1](y), memory, memory, memory_mask, need_weights=need_weights)
+        k, v = self.self_attention.project(h, h)  # (B, H, T, E/H)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        y = y + self.dropout(self.self_attention.attend(h, k, v, self_mask, need_weights=False)[0])
+        attended, weights = self.cross_attention.attend(self.norms[1](y), *memory_kv, memory_mask, need_weights=need_weights)
         y = y + self.dropout(attended)
-        return y + self.dropout(self.feed_forward(self.norms[2](y))), weights
+        return y + self.dropout(self.feed_forward(self.norms[2](y))), weights, (k, v)
 
 
 class Transformer(nn.Module):
@@ -108,11 +123,13 @@ class Transformer(nn.Module):
             self.output.weight = self.tgt_embedding.weight
         self.dropout = nn.Dropout(config.dropout)
 
-    def _embed(self, embedding: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
-        if ids.shape[1] > MAX_POSITIONS:
-            raise ValueError(f"sequences longer than {MAX_POSITIONS} tokens are not supported, got {ids.shape[1]}")
+    def _embed(self, embedding: nn.Embedding, ids: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """``ids`` ``(B, T)`` at positions ``start .. start + T - 1`` -> ``(B, T, E)``."""
+        end = start + ids.shape[1]
+        if end > MAX_POSITIONS:
+            raise ValueError(f"sequences longer than {MAX_POSITIONS} tokens are not supported, got {end}")
         scale = math.sqrt(embedding.embedding_dim)
-        return self.dropout(embedding(ids) * scale + self.positions[: ids.shape[1]])
+        return self.dropout(embedding(ids) * scale + self.positions[start:end])
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor | None = None) -> Memory:
         """``src`` ``(B, S)`` -> :class:`~seq_attention.models.Memory` with ``keys`` ``(B, S, E)``, ``mask`` ``(B, S)``."""
@@ -121,6 +138,10 @@ class Transformer(nn.Module):
         for layer in self.encoder_layers:
             x = layer(x, mask.unsqueeze(1))
         return Memory(self.encoder_norm(x), None, mask, None)
+
+    def _memory_kv(self, memory: Memory) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Each decoder layer's cross-attention keys and values of the source, ``(B, H, S, E/H)`` twice."""
+        return [layer.cross_attention.project(memory.keys, memory.keys) for layer in self.decoder_layers]
 
     def _decode(
         self, tgt_in: torch.Tensor, memory: Memory, need_weights: bool, keep: torch.Tensor | None = None
@@ -131,24 +152,37 @@ class Transformer(nn.Module):
         causal = torch.ones(T, T, dtype=torch.bool, device=tgt_in.device).tril()  # (T, T)
         y = self._embed(self.tgt_embedding, tgt_in)
         weights = None
-        for i, layer in enumerate(self.decoder_layers):
+        for i, (layer, memory_kv) in enumerate(zip(self.decoder_layers, self._memory_kv(memory))):
             last = i == len(self.decoder_layers) - 1
-            y, weights = layer(y, memory.keys, causal, memory.mask.unsqueeze(1), need_weights and last)
+            y, weights, _ = layer(y, memory_kv, causal, memory.mask.unsqueeze(1), need_weights and last)
         y = self.decoder_norm(y)
         logits = self.output(y if keep is None else y[keep])
         return logits, (None if weights is None else weights.mean(dim=1))
 
     def initial_state(self, memory: Memory) -> tuple[torch.Tensor, ...]:
-        """The decoded prefix, empty: ``((B, 0),)``."""
-        return (memory.keys.new_zeros(memory.keys.shape[0], 0, dtype=torch.long),)
+        """The decoding cache, per layer ``l``: self-attention keys and values of the empty prefix,
+        ``(B, H, 0, E/H)`` twice, then cross-attention keys and values of the source, ``(B, H, S, E/H)``
+        twice: ``4 * layers`` tensors, batch first, so that beam search can reorder them like any state."""
+        state = []
+        for k, v in self._memory_kv(memory):
+            state += [k[:, :, :0], v[:, :, :0], k, v]
+        return tuple(state)
 
     def step(
         self, y_prev: torch.Tensor, state: tuple[torch.Tensor, ...], memory: Memory
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...], torch.Tensor]:
-        """``y_prev`` ``(B,)`` -> log-probabilities ``(B, V)``, the prefix ``((B, t + 1),)``, weights ``(B, S)``."""
-        prefix = torch.cat([state[0], y_prev.unsqueeze(1)], dim=1)
-        logits, weights = self._decode(prefix, memory, need_weights=True)
-        return F.log_softmax(logits[:, -1], dim=-1), (prefix,), weights[:, -1]
+        """``y_prev`` ``(B,)`` -> log-probabilities ``(B, V)``, the cache one position longer, weights ``(B, S)``."""
+        t = state[0].shape[2]  # positions decoded so far
+        y = self._embed(self.tgt_embedding, y_prev.unsqueeze(1), start=t)  # (B, 1, E)
+        weights, new_state = None, []
+        for i, layer in enumerate(self.decoder_layers):
+            past_k, past_v, memory_k, memory_v = state[4 * i : 4 * i + 4]
+            last = i == len(self.decoder_layers) - 1
+            # no self mask: the one new position may see every earlier one
+            y, weights, (k, v) = layer(y, (memory_k, memory_v), None, memory.mask.unsqueeze(1), last, past=(past_k, past_v))
+            new_state += [k, v, memory_k, memory_v]
+        logits = self.output(self.decoder_norm(y[:, 0]))  # (B, V)
+        return F.log_softmax(logits, dim=-1), tuple(new_state), weights.mean(dim=1)[:, 0]
 
     def forward(
         self,

@@ -125,6 +125,22 @@ def test_transformer_is_causal():
     assert not torch.allclose(a[:, 2:], b[:, 2:])
 
 
+def test_transformer_decoding_cache_grows_one_position_a_step_and_keeps_the_weights():
+    model = tiny("transformer")  # 2 layers, 2 heads of E/H = 4
+    src, lengths, tgt = batch(3)
+    _, weights = model(src, lengths, tgt, need_weights=True)  # (B, T, S)
+    memory = model.encode(src, lengths)
+    state = model.initial_state(memory)
+    assert len(state) == 4 * 2
+    for i in range(tgt.shape[1]):
+        log_probs, state, step_weights = model.step(tgt[:, i], state, memory)
+        for layer in range(2):
+            past_k, past_v, memory_k, memory_v = state[4 * layer : 4 * layer + 4]
+            assert past_k.shape == past_v.shape == (3, 2, i + 1, 4)
+            assert memory_k.shape == memory_v.shape == (3, 2, 5, 4)
+        torch.testing.assert_close(step_weights, weights[:, i], atol=1e-5, rtol=1e-5)
+
+
 def test_same_sizes_give_comparable_parameter_counts():
     counts = {name: count_parameters(tiny(name, embed_size=16, hidden_size=32)) for name in MODELS}
     assert counts["luong-dot"] < counts["luong-general"]
