@@ -166,6 +166,9 @@ def parse_config(cls: type[T], argv: Sequence[str] | None = None, description: s
         if hints[field.name] is bool:
             kwargs.update(nargs="?", const=True, metavar="{true,false}")
         parser.add_argument(flag, **kwargs)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:  # `torchrun script.py -- --flag ...` keeps the flags from torchrun's own parser
+        argv = argv[1:]
     namespace = parser.parse_args(argv)
     try:
         return cls(**vars(namespace))

@@ -625,5 +625,7 @@ def _progress(config: TrainConfig, total: int, initial: int, epoch: int, show: b
 
 
 def configure_logging() -> None:
-    level = os.environ.get("GLIMPSE_LOG_LEVEL", "INFO").upper()
+    # under torchrun every rank would print the same epoch lines; the other ranks keep their warnings
+    quiet = int(os.environ.get("RANK", "0")) > 0
+    level = os.environ.get("GLIMPSE_LOG_LEVEL", "WARNING" if quiet else "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -289,6 +289,8 @@ def test_cli_is_built_from_the_dataclass():
     args = parse_config(Args, ["--rate", "2", "--name", "none", "--flag"])
     assert args == Args(rate=2.0, name=None, flag=True)
     assert parse_config(Args, ["--flag", "false"]).flag is False
+    # torchrun takes `--start` for its own `--start-method`; `script.py -- --start ...` gets past it
+    assert parse_config(Args, ["--", "--rate", "2"]) == Args(rate=2.0)
     with pytest.raises(SystemExit):
         parse_config(Args, ["--rate", "fast"])
 
