@@ -97,6 +97,8 @@ ROWS = [
     ("c100_cpu20_zi_std0.1_lstm", "cluttered 100x100, 8 glimpses 12x12 x4, **20 CPU-min**, LSTM, std 0.1", "8.11", "5.9"),
     ("c100_cpu110_zi_std0.1_lstm", "cluttered 100x100, 8 glimpses 12x12 x4, **100 epochs** (110 CPU-min budget), LSTM, std 0.1", "8.11", "5.9"),
     ("c100_cpu140_ema0.999_fd", "cluttered 100x100, 8 glimpses 12x12 x4, **100 epochs** (140 CPU-min budget), LSTM, std 0.1, `--ema-decay 0.999`", "8.11", "5.9"),
+    # the sixteenth session: that run resumed on both cores, two processes under torchrun; its clock is each rank's
+    ("c100_ddp2_r208", "cluttered 100x100, 8 glimpses 12x12 x4, **208 CPU-min per process** (the 100-epoch `--ema-decay 0.999` run resumed on 2 processes under torchrun, batches of 2 x 128; 310 CPU-min in all), LSTM, std 0.1", "8.11", "5.9"),
     # variants and earlier settings (torch's default init of the location network unless "zero init")
     ("mnist_cpu2_zi_lwd1", "MNIST, 2 CPU-min, no shift of the training images (the previous defaults)", "", ""),
     ("mnist_cpu10_zi_lwd1", "MNIST, 10 CPU-min, no shift (the previous defaults)", "", ""),
