@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The translation results of results/translation.md, one training at a time, 1 CPU thread each.
 #
-#   GLIMPSE_DATA_DIR=../shared/data bash benchmarks/translation_runs.sh [multi30k|tatoeba|budget|ema|averaged|sizes|all]
+#   GLIMPSE_DATA_DIR=../shared/data bash benchmarks/translation_runs.sh [multi30k|tatoeba|budget|ema|averaged|sizes|cache|all]
 #
 # Budgets are CPU minutes of the training process (--max-cpu-minutes), so that a shared machine
 # slows a run down without changing what it learns. Each Multi30k model first trains for 4 CPU
@@ -164,4 +164,11 @@ if [[ $which == all || $which == sizes ]]; then
     run15 "$name" --ema-decay 0.998 --ema-warmup true ${SIZES[$name]}
   done
   run4 e256 --ema-decay 0.998 --ema-warmup true --embed-size 256
+fi
+
+# The Transformer with its decoding cache (2026-12-03, sixteenth session): its two rows of the sizes section again,
+# at E=128 and E=256: results/translation.md, "A decoding cache for the Transformer"
+if [[ $which == all || $which == cache ]]; then
+  run15 transformer-kv --ema-decay 0.998 --ema-warmup true --model transformer ${EXTRA[transformer]} --embed-size 128
+  run15 transformer-e256-kv --ema-decay 0.998 --ema-warmup true --model transformer ${EXTRA[transformer]} --embed-size 256
 fi
