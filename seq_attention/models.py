@@ -122,7 +122,8 @@ class Memory(NamedTuple):
 
     Attributes:
         keys: ``(B, S, D)`` encoder outputs ``h_j`` (keys and values of the attention).
-        prepared_keys: ``(B, S, *)`` the attention's key projection, computed once per batch.
+        prepared_keys: ``(B, S, *)`` the attention's key projection, computed once per batch (the Transformer's:
+            every decoder layer's cross-attention keys and values, ``(B, layers, 2, H, S, E/H)``).
         mask: ``(B, S)`` True on real source tokens.
         context: ``(B, D)`` the final encoder state (RNNencdec's fixed context).
     """

@@ -2,9 +2,10 @@
 
 Pre-layer-norm residual blocks (Xiong et al., 2020: stable without a long warm-up), sinusoidal
 positions, embeddings scaled by ``sqrt(E)``, target embeddings tied to the output layer. Same
-interface as :class:`~seq_attention.models.RNNSeq2Seq`. During decoding the state is a cache: every
-decoder layer's self-attention keys and values of the prefix decoded so far, and its cross-attention
-keys and values of the source, projected once. A step runs the decoder on the new position alone,
+interface as :class:`~seq_attention.models.RNNSeq2Seq`. :meth:`Transformer.encode` projects the source
+once into every decoder layer's cross-attention keys and values (``Memory.prepared_keys``), and during
+decoding the state is a cache of every decoder layer's self-attention keys and values of the prefix
+decoded so far. A step runs the decoder on the new position alone,
 which is exactly what teacher forcing computes there (the causal mask hides later positions), at a
 cost that grows with the prefix only in the attention itself.
 
@@ -132,16 +133,17 @@ class Transformer(nn.Module):
         return self.dropout(embedding(ids) * scale + self.positions[start:end])
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor | None = None) -> Memory:
-        """``src`` ``(B, S)`` -> :class:`~seq_attention.models.Memory` with ``keys`` ``(B, S, E)``, ``mask`` ``(B, S)``."""
+        """``src`` ``(B, S)`` -> :class:`~seq_attention.models.Memory` with ``keys`` ``(B, S, E)``, ``mask`` ``(B, S)``
+        and ``prepared_keys``, each decoder layer's cross-attention keys and values, ``(B, layers, 2, H, S, E/H)``."""
         mask = src != PAD  # (B, S)
         x = self._embed(self.src_embedding, src)
         for layer in self.encoder_layers:
             x = layer(x, mask.unsqueeze(1))
-        return Memory(self.encoder_norm(x), None, mask, None)
-
-    def _memory_kv(self, memory: Memory) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Each decoder layer's cross-attention keys and values of the source, ``(B, H, S, E/H)`` twice."""
-        return [layer.cross_attention.project(memory.keys, memory.keys) for layer in self.decoder_layers]
+        keys = self.encoder_norm(x)
+        # projected once for all decoding steps; batch first, so beam search expands it like the rest of the memory
+        prepared = torch.stack([torch.stack(layer.cross_attention.project(keys, keys), dim=1) for layer in self.decoder_layers],
+                               dim=1)  # fmt: skip
+        return Memory(keys, prepared, mask, None)
 
     def _decode(
         self, tgt_in: torch.Tensor, memory: Memory, need_weights: bool, keep: torch.Tensor | None = None
@@ -152,21 +154,18 @@ class Transformer(nn.Module):
         causal = torch.ones(T, T, dtype=torch.bool, device=tgt_in.device).tril()  # (T, T)
         y = self._embed(self.tgt_embedding, tgt_in)
         weights = None
-        for i, (layer, memory_kv) in enumerate(zip(self.decoder_layers, self._memory_kv(memory))):
+        for i, layer in enumerate(self.decoder_layers):
             last = i == len(self.decoder_layers) - 1
-            y, weights, _ = layer(y, memory_kv, causal, memory.mask.unsqueeze(1), need_weights and last)
+            y, weights, _ = layer(y, memory.prepared_keys[:, i].unbind(1), causal, memory.mask.unsqueeze(1), need_weights and last)
         y = self.decoder_norm(y)
         logits = self.output(y if keep is None else y[keep])
         return logits, (None if weights is None else weights.mean(dim=1))
 
     def initial_state(self, memory: Memory) -> tuple[torch.Tensor, ...]:
-        """The decoding cache, per layer ``l``: self-attention keys and values of the empty prefix,
-        ``(B, H, 0, E/H)`` twice, then cross-attention keys and values of the source, ``(B, H, S, E/H)``
-        twice: ``4 * layers`` tensors, batch first, so that beam search can reorder them like any state."""
-        state = []
-        for k, v in self._memory_kv(memory):
-            state += [k[:, :, :0], v[:, :, :0], k, v]
-        return tuple(state)
+        """The decoding cache: per layer, the self-attention keys and values of the empty prefix, ``(B, H, 0, E/H)``
+        twice: ``2 * layers`` tensors, batch first, so that beam search can reorder them like any state."""
+        empty = memory.prepared_keys[:, 0, 0, :, :0]  # (B, H, 0, E/H)
+        return (empty,) * (2 * len(self.decoder_layers))
 
     def step(
         self, y_prev: torch.Tensor, state: tuple[torch.Tensor, ...], memory: Memory
@@ -176,11 +175,11 @@ class Transformer(nn.Module):
         y = self._embed(self.tgt_embedding, y_prev.unsqueeze(1), start=t)  # (B, 1, E)
         weights, new_state = None, []
         for i, layer in enumerate(self.decoder_layers):
-            past_k, past_v, memory_k, memory_v = state[4 * i : 4 * i + 4]
             last = i == len(self.decoder_layers) - 1
             # no self mask: the one new position may see every earlier one
-            y, weights, (k, v) = layer(y, (memory_k, memory_v), None, memory.mask.unsqueeze(1), last, past=(past_k, past_v))
-            new_state += [k, v, memory_k, memory_v]
+            y, weights, (k, v) = layer(y, memory.prepared_keys[:, i].unbind(1), None, memory.mask.unsqueeze(1), last,
+                                       past=state[2 * i : 2 * i + 2])  # fmt: skip
+            new_state += [k, v]
         logits = self.output(self.decoder_norm(y[:, 0]))  # (B, V)
         return F.log_softmax(logits, dim=-1), tuple(new_state), weights.mean(dim=1)[:, 0]
 

@@ -130,14 +130,14 @@ def test_transformer_decoding_cache_grows_one_position_a_step_and_keeps_the_weig
     src, lengths, tgt = batch(3)
     _, weights = model(src, lengths, tgt, need_weights=True)  # (B, T, S)
     memory = model.encode(src, lengths)
+    assert memory.prepared_keys.shape == (3, 2, 2, 2, 5, 4)  # (B, layers, keys and values, H, S, E/H)
     state = model.initial_state(memory)
-    assert len(state) == 4 * 2
+    assert len(state) == 2 * 2
     for i in range(tgt.shape[1]):
         log_probs, state, step_weights = model.step(tgt[:, i], state, memory)
         for layer in range(2):
-            past_k, past_v, memory_k, memory_v = state[4 * layer : 4 * layer + 4]
+            past_k, past_v = state[2 * layer : 2 * layer + 2]
             assert past_k.shape == past_v.shape == (3, 2, i + 1, 4)
-            assert memory_k.shape == memory_v.shape == (3, 2, 5, 4)
         torch.testing.assert_close(step_weights, weights[:, i], atol=1e-5, rtol=1e-5)
 
 
