@@ -17,11 +17,13 @@ export OMP_NUM_THREADS=1
 RUNS=${1:-runs/ram_results}
 mkdir -p "$RUNS"
 
+# LAUNCH=... run ...: what starts the training, python by default (torchrun for several processes; the -- keeps
+# torchrun from taking the script's --start for its own --start-method)
 run() {  # name, then train_ram.py settings
   local name=$1
   shift
   [[ " $* " == *" --resume "* ]] || : > "$RUNS/$name.log"  # a resumed run's log goes on where it stopped
-  python scripts/train_ram.py "$@" --start center --threads 1 --out "$RUNS/$name" --progress false \
+  ${LAUNCH:-python} scripts/train_ram.py -- "$@" --start center --threads 1 --out "$RUNS/$name" --progress false \
     --wandb-mode offline >> "$RUNS/$name.log" 2>&1
   python scripts/evaluate.py "$RUNS/$name/best.pt" --threads 1 --rollouts 10 --json-out "$RUNS/$name.json" \
     > "$RUNS/$name.eval" 2>&1
@@ -442,16 +444,9 @@ run c100_cpu140_ema0.999_fd --env GlimpseClutteredMNIST100-v0 --max-cpu-minutes 
 # both cores, two processes under torchrun (gloo, one thread each, 128 episodes per rank: global batches of 256 at the
 # same lr). Started with --max-cpu-minutes 225, stopped at epoch 123 and resumed with 208 to end within the session;
 # the CPU-minutes are each rank's own (the two ranks together spent twice the minutes past the 106 of the first run).
-ddp_run() {  # name, then train_ram.py settings: like run, on 2 processes
-  local name=$1
-  shift
-  torchrun --standalone --nproc_per_node 2 scripts/train_ram.py -- "$@" --start center --threads 1 --out "$RUNS/$name" \
-    --progress false --wandb-mode offline >> "$RUNS/$name.log" 2>&1
-  python scripts/evaluate.py "$RUNS/$name/best.pt" --threads 1 --rollouts 10 --json-out "$RUNS/$name.json" \
-    > "$RUNS/$name.eval" 2>&1
-}
 copy_run c100_cpu140_ema0.999_fd c100_ddp2_r208
 c100_ddp2=(--env GlimpseClutteredMNIST100-v0 --std 0.1 --cell lstm --location-weight-decay 0 --train-shift 0
   --ema-decay 0.999 --flush-denormal true --resume --epochs 1000)
-ddp_run c100_ddp2_r208 "${c100_ddp2[@]}" --max-cpu-minutes 225 --max-steps 46930  # stopped at epoch 123 (by hand then)
-ddp_run c100_ddp2_r208 "${c100_ddp2[@]}" --max-cpu-minutes 208
+LAUNCH="torchrun --standalone --nproc_per_node 2" run c100_ddp2_r208 "${c100_ddp2[@]}" --max-cpu-minutes 225 \
+  --max-steps 46930  # stopped at epoch 123 (by hand then)
+LAUNCH="torchrun --standalone --nproc_per_node 2" run c100_ddp2_r208 "${c100_ddp2[@]}" --max-cpu-minutes 208

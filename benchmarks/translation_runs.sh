@@ -74,29 +74,21 @@ if [[ $which == all || $which == budget ]]; then
   done
 fi
 
-# One 15 CPU-minute run from scratch, RNNsearch unless the settings say otherwise, scored on its best-validation
-# checkpoint: name, then train_translation.py settings (later ones win; E=128 unless they say otherwise, the size
-# of every run before the fifteenth session)
-run15() {
-  local name=$1 out=$RUNS/m30k-15-$1
-  shift
+# One run from scratch, RNNsearch unless the settings say otherwise: CPU minutes, the checkpoint to score (best or
+# last), name, then train_translation.py settings (later ones win; E=128 unless they say otherwise, the size of every
+# run before the fifteenth session)
+run_for() {
+  local minutes=$1 checkpoint=$2 name=$3 out=$RUNS/m30k-$1-$3
+  shift 3
   python scripts/train_translation.py --corpus multi30k --src de --tgt en --model bahdanau --threads 1 --seed 1 \
-    --max-tokens 800 --dropout 0.1 --embed-size 128 --wandb-mode offline --max-cpu-minutes 15 --out "$out" "$@" \
+    --max-tokens 800 --dropout 0.1 --embed-size 128 --wandb-mode offline --max-cpu-minutes "$minutes" --out "$out" "$@" \
     > "$out.train.log" 2>&1
-  python scripts/evaluate_translation.py "$out/best.pt" --corpus multi30k --split test --beam 5 --threads 1 \
+  python scripts/evaluate_translation.py "$out/$checkpoint.pt" --corpus multi30k --split test --beam 5 --threads 1 \
     --hypotheses "$out.test.hyp" > "$out.test.log" 2>&1
 }
-
-# The same for 4 CPU minutes, scored on its last.pt like the table's 4-minute column
-run4() {
-  local name=$1 out=$RUNS/m30k-4-$1
-  shift
-  python scripts/train_translation.py --corpus multi30k --src de --tgt en --model bahdanau --threads 1 --seed 1 \
-    --max-tokens 800 --dropout 0.1 --embed-size 128 --wandb-mode offline --max-cpu-minutes 4 --out "$out" "$@" \
-    > "$out.train.log" 2>&1
-  python scripts/evaluate_translation.py "$out/last.pt" --corpus multi30k --split test --beam 5 --threads 1 \
-    > "$out.test.log" 2>&1
-}
+# 15 CPU minutes scored on the best-validation checkpoint; 4 on last.pt, like the table's 4-minute column
+run15() { run_for 15 best "$@"; }
+run4() { run_for 4 last "$@"; }
 
 # RNNsearch for 15 CPU minutes with an average of the weights (--ema-decay), against the same settings without it,
 # seeds 1-3: results/translation.md, "An average of the weights"
