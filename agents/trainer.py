@@ -68,6 +68,9 @@ RUN_CONTROL = ("epochs", "max_minutes", "max_cpu_minutes", "max_steps", "device"
 # checkpoint trained with, so that resuming or evaluating it does not silently switch to the new default.
 ABSENT_MEANS = {"location_zero_init": False, "location_weight_decay": None, "train_shift": 0}
 
+# Model settings a warm start (--init-from) may change: how the weights start or are used, not what they are.
+WARM_START_FREE = ("core_init", "location_zero_init", "std", "detach_location", "log_prob", "dropout")
+
 # train_shift's default on images shown without a canvas
 DEFAULT_SHIFT = 2
 
@@ -190,6 +193,8 @@ class TrainConfig:
     """output directory: checkpoints and the W&B run"""
     resume: bool = False
     """continue from OUT/last.pt"""
+    init_from: str | None = None
+    """start from the weights of another run's checkpoint (its best.pt or last.pt; the averaged weights if it kept an average) with this run's optimizer, schedule and settings: a warm start, e.g. at a larger batch or on another device; the model settings that shape the weights must match"""
     checkpoint_every: int = 0
     """also checkpoint every N gradient steps (0: at the end of each epoch only)"""
     log_every: int = 50
@@ -332,6 +337,30 @@ def build_model(config: TrainConfig, glimpse_shape, n_classes: int) -> Recurrent
     return RecurrentAttentionModel(ram).to(config.device)
 
 
+def warm_start(model: RecurrentAttentionModel, path: str | os.PathLike) -> dict:
+    """Copy into ``model`` the weights of another run's checkpoint at ``path``: its ``"model"``, the
+    weights it validated and ``evaluate.py`` scores (the average, if the run kept one).
+
+    Returns:
+        the checkpoint's training ``state`` (epoch, step, validation history).
+
+    Raises:
+        CheckpointError: ``path`` is missing, corrupt or not a RAM checkpoint.
+        UsageError: its model has other weights than ``model`` (see ``WARM_START_FREE`` for the
+            settings that may differ).
+    """
+    payload = load_checkpoint(path, CHECKPOINT_KIND)
+    theirs = dict(payload["model_config"]) | {"glimpse_shape": tuple(payload["model_config"]["glimpse_shape"])}
+    ours = dataclasses.asdict(model.config) | {"glimpse_shape": tuple(model.config.glimpse_shape)}
+    differ = [f"{k} (checkpoint {theirs.get(k)!r}, this run {v!r})" for k, v in ours.items()
+              if k not in WARM_START_FREE and theirs.get(k) != v]  # fmt: skip
+    if differ:
+        raise UsageError(f"--init-from {path}: its model differs from this run's in {'; '.join(differ)}; give this run the "
+                         "checkpoint's model settings (the environment, --cell, the sizes: train_ram.py --help), or drop --init-from")  # fmt: skip
+    model.load_state_dict(payload["model"])
+    return payload["state"]
+
+
 def _lr_lambda(config: TrainConfig, total_steps: int, budget_used=lambda: 0.0):
     """Learning-rate factor per step: warm-up, then cosine to ``lr_min`` over the steps of all
     epochs or, when ``budget_used()`` (the fraction of a time budget spent) runs ahead of the steps,
@@ -434,6 +463,10 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
     total_steps = steps_per_epoch * config.epochs
 
     model = build_model(config, train_env.config.glimpse_shape, train_env.config.n_classes)
+    if checkpoint is None and config.init_from:  # a resumed run already holds the warm start's descendants
+        source = warm_start(model, config.init_from)
+        logger.info("warm start from %s: the weights of its epoch %d (best validation error %s%%)", config.init_from,
+                    source["epoch"], source.get("best_val_error"))  # fmt: skip
     # fused: one kernel for all parameters instead of a dozen small ops per tensor (4x faster step on CPU)
     location = [p for name, p in model.named_parameters() if name.startswith("location_net.")]
     rest = [p for name, p in model.named_parameters() if not name.startswith("location_net.")]

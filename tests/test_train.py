@@ -57,6 +57,23 @@ def test_resume_continues_exactly(tmp_path, data_dir):
     assert resumed["val_error"] == straight["val_error"]
 
 
+def test_a_warm_start_takes_the_weights_and_not_the_run(tmp_path, data_dir):
+    train(small_config(tmp_path / "a", data_dir, ema_decay=0.9))
+    source = load_checkpoint(tmp_path / "a" / "run" / "best.pt", "ram")
+    # a new run at another batch and rate, from the averaged weights: at lr 1e-9 one step leaves them as they were
+    warm = train(small_config(tmp_path / "b", data_dir, init_from=str(tmp_path / "a" / "run" / "best.pt"), batch_size=128,
+                              lr=1e-9, location_lr=1e-9, std=0.1, max_steps=1))  # fmt: skip
+    assert warm["global_step"] == 1 and warm["epoch"] == 0  # its own count, not the source's
+    started = load_checkpoint(tmp_path / "b" / "run" / "last.pt", "ram")
+    assert started["config"]["batch_size"] == 128 and started["model_config"]["std"] == 0.1
+    for name, value in source["model"].items():
+        torch.testing.assert_close(started["model"][name], value, rtol=0, atol=1e-6, msg=name)
+    with pytest.raises(UsageError, match=r"hidden_size \(checkpoint 64, this run 32\).*--init-from"):
+        train(small_config(tmp_path / "c", data_dir, init_from=str(tmp_path / "a" / "run" / "best.pt"), hidden_size=32))
+    with pytest.raises(CheckpointError, match="no checkpoint at"):
+        train(small_config(tmp_path / "d", data_dir, init_from=str(tmp_path / "nowhere.pt")))
+
+
 def test_denormals_are_flushed_for_the_run_only(tmp_path, data_dir, monkeypatch):
     calls = []
     real = torch.set_flush_denormal
