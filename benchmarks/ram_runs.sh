@@ -450,3 +450,17 @@ c100_ddp2=(--env GlimpseClutteredMNIST100-v0 --std 0.1 --cell lstm --location-we
 LAUNCH="torchrun --standalone --nproc_per_node 2" run c100_ddp2_r208 "${c100_ddp2[@]}" --max-cpu-minutes 225 \
   --max-steps 46930  # stopped at epoch 123 (by hand then)
 LAUNCH="torchrun --standalone --nproc_per_node 2" run c100_ddp2_r208 "${c100_ddp2[@]}" --max-cpu-minutes 208
+
+# this session (2026-12-03, seventeenth, the same kind of host, no GPU lent): two warm starts (--init-from) from the
+# sixteenth session's run at epoch 266 (its last.pt: the averaged weights), one process each, side by side, with a fresh
+# cosine from lr 5e-4 over 110 CPU-minutes: the same recipe, and the same with the REINFORCE gradient let into the core
+# (--detach-location false). Both were stopped by hand after 30 epochs (--max-steps replays that); the second was then
+# resumed on both cores under torchrun (batches of 2 x 128, a budget of 120 CPU-minutes on each rank's clock).
+C100W=(--env GlimpseClutteredMNIST100-v0 --std 0.1 --cell lstm --location-weight-decay 0 --train-shift 0
+  --ema-decay 0.999 --flush-denormal true --epochs 1000 --lr 5e-4 --init-from "$RUNS/c100_ddp2_r208/last.pt")
+run c100_w266_lr5e-4_cpu110 "${C100W[@]}" --max-cpu-minutes 110 --max-steps 12630 &
+run c100_w266_lr5e-4_cpu110_nodetach "${C100W[@]}" --detach-location false --max-cpu-minutes 110 --max-steps 12630 &
+wait
+copy_run c100_w266_lr5e-4_cpu110_nodetach c100_w266_nodetach_ddp2
+LAUNCH="torchrun --standalone --nproc_per_node 2" run c100_w266_nodetach_ddp2 "${C100W[@]}" --detach-location false \
+  --resume --max-cpu-minutes 120
