@@ -99,6 +99,8 @@ ROWS = [
     ("c100_cpu140_ema0.999_fd", "cluttered 100x100, 8 glimpses 12x12 x4, **100 epochs** (140 CPU-min budget), LSTM, std 0.1, `--ema-decay 0.999`", "8.11", "5.9"),
     # the sixteenth session: that run resumed on both cores, two processes under torchrun; its clock is each rank's
     ("c100_ddp2_r208", "cluttered 100x100, 8 glimpses 12x12 x4, **208 CPU-min per process** (the 100-epoch `--ema-decay 0.999` run resumed on 2 processes under torchrun, batches of 2 x 128; 310 CPU-min in all), LSTM, std 0.1", "8.11", "5.9"),
+    # the seventeenth: a warm start (--init-from) from that run's epoch 266 with the policy gradient let into the core
+    ("c100_w266_nodetach_ddp2", "cluttered 100x100, 8 glimpses 12x12 x4, **warm start** from the 208 CPU-min row's weights (epoch 266), REINFORCE into the core (`--detach-location false`), lr 5e-4, **120 CPU-min per process** (30 epochs on 1 process, then 2 under torchrun; about 216 more CPU-min, 526 in all), LSTM, std 0.1", "8.11", "5.9"),
     # variants and earlier settings (torch's default init of the location network unless "zero init")
     ("mnist_cpu2_zi_lwd1", "MNIST, 2 CPU-min, no shift of the training images (the previous defaults)", "", ""),
     ("mnist_cpu10_zi_lwd1", "MNIST, 10 CPU-min, no shift (the previous defaults)", "", ""),
