@@ -316,11 +316,16 @@ def saved_config(payload: dict) -> TrainConfig:
     return TrainConfig(**(ABSENT_MEANS | saved))
 
 
-def load_model(payload: dict, device: str = "cpu") -> RecurrentAttentionModel:
-    """The trained model of a checkpoint payload, built from the model settings saved with it."""
+def saved_model_config(payload: dict) -> RAMConfig:
+    """The model settings a checkpoint payload was saved with."""
     settings = dict(payload["model_config"])
     settings["glimpse_shape"] = tuple(settings["glimpse_shape"])
-    model = RecurrentAttentionModel(RAMConfig(**settings)).to(device)
+    return RAMConfig(**settings)
+
+
+def load_model(payload: dict, device: str = "cpu") -> RecurrentAttentionModel:
+    """The trained model of a checkpoint payload, built from the model settings saved with it."""
+    model = RecurrentAttentionModel(saved_model_config(payload)).to(device)
     model.load_state_dict(payload["model"])
     return model
 
@@ -350,10 +355,10 @@ def warm_start(model: RecurrentAttentionModel, path: str | os.PathLike) -> dict:
             settings that may differ).
     """
     payload = load_checkpoint(path, CHECKPOINT_KIND)
-    theirs = dict(payload["model_config"]) | {"glimpse_shape": tuple(payload["model_config"]["glimpse_shape"])}
-    ours = dataclasses.asdict(model.config) | {"glimpse_shape": tuple(model.config.glimpse_shape)}
-    differ = [f"{k} (checkpoint {theirs.get(k)!r}, this run {v!r})" for k, v in ours.items()
-              if k not in WARM_START_FREE and theirs.get(k) != v]  # fmt: skip
+    theirs, ours = saved_model_config(payload), model.config
+    differ = [f"{f.name} (checkpoint {getattr(theirs, f.name)!r}, this run {getattr(ours, f.name)!r})"
+              for f in dataclasses.fields(RAMConfig)
+              if f.name not in WARM_START_FREE and getattr(theirs, f.name) != getattr(ours, f.name)]  # fmt: skip
     if differ:
         raise UsageError(f"--init-from {path}: its model differs from this run's in {'; '.join(differ)}; give this run the "
                          "checkpoint's model settings (the environment, --cell, the sizes: train_ram.py --help), or drop --init-from")  # fmt: skip
