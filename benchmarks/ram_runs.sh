@@ -464,3 +464,18 @@ wait
 copy_run c100_w266_lr5e-4_cpu110_nodetach c100_w266_nodetach_ddp2
 LAUNCH="torchrun --standalone --nproc_per_node 2" run c100_w266_nodetach_ddp2 "${C100W[@]}" --detach-location false \
   --resume --max-cpu-minutes 120
+
+# this session (2026-12-07, eighteenth, the same kind of host, no GPU lent): REINFORCE into the core on cluttered 60x60,
+# an A/B from scratch, one process each, side by side: the 60 CPU-minute row's recipe with and without
+# --detach-location false; then both resumed to 120 CPU-minutes (--resume keeps the run's clock: the cosine restarts at
+# half the peak rate and anneals over the last 60).
+C60S=(--env GlimpseClutteredMNIST-v0 --epochs 1000 --std 0.1 --cell lstm)
+before c60_cpu60_ctrl "${C60S[@]}" --max-cpu-minutes 60 &
+before c60_cpu60_nodetach "${C60S[@]}" --max-cpu-minutes 60 --detach-location false &
+wait
+for arm in ctrl nodetach; do
+  copy_run "c60_cpu60_$arm" "c60_cpu120r_$arm"
+done
+before c60_cpu120r_ctrl "${C60S[@]}" --max-cpu-minutes 120 --resume &
+before c60_cpu120r_nodetach "${C60S[@]}" --max-cpu-minutes 120 --resume --detach-location false &
+wait

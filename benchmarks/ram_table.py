@@ -53,6 +53,11 @@ ROWS = [
     ("c60_cpu60_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1", "4.04", "2.63"),
     ("c60_cpu120_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **120 CPU-min**, LSTM, std 0.1", "4.04", "2.63"),
     ("c60_cpu220r_zi_std0.1_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **220 CPU-min** (the 120 run resumed), LSTM, std 0.1", "4.04", "2.63"),
+    # the eighteenth session: an A/B from scratch with the policy gradient let into the core, then both resumed
+    ("c60_cpu60_ctrl", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1, rerun on the 2026-12-07 host beside the next row", "4.04", "2.63"),
+    ("c60_cpu60_nodetach", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
+    ("c60_cpu120r_ctrl", "cluttered 60x60, 8 glimpses 12x12 x3, **120 CPU-min** (the 2026-12-07 60 CPU-min run resumed), LSTM, std 0.1", "4.04", "2.63"),
+    ("c60_cpu120r_nodetach", "cluttered 60x60, 8 glimpses 12x12 x3, **120 CPU-min** (its 60 CPU-min run resumed), LSTM, std 0.1, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
     ("c60_cpu60_b512_lr2e-3_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "4.04", "2.63"),
     ("translated_cpu30_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1", "1.22", ""),
     ("translated_cpu120_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **120 CPU-min**, LSTM, std 0.1", "1.22", ""),

@@ -65,6 +65,9 @@ class EvalArgs:
         check_at_least(self, 1, "subset", allowed=" images (or none: all)")
         check_at_least(self, 1, "threads", allowed=" (or none: torch's default)")
         check_device(self.device)
+        if self.picture is not None and Path(self.picture).suffix.lower() != ".png":
+            # checked here: PIL would only refuse the name after the minutes of scoring
+            raise ValueError(f"--picture must be a .png file, got {self.picture!r}")
 
 
 def main(args: EvalArgs) -> dict:

@@ -403,6 +403,8 @@ def test_train_and_evaluate_scripts(tmp_path, data_dir):
     assert result.stdout.strip().splitlines()[-1].startswith("train_error=")
     result = run_script(str(REPO / "scripts" / "evaluate.py"), str(out / "best.pt"), "--subset", "0", cwd=tmp_path)
     assert result.returncode != 0 and "--subset must be >= 1 images (or none: all), got 0" in result.stderr  # not 0.00 %
+    result = run_script(str(REPO / "scripts" / "evaluate.py"), str(out / "best.pt"), "--picture", "paths", cwd=tmp_path)
+    assert result.returncode != 0 and "--picture must be a .png file, got 'paths'" in result.stderr
     result = run_script(str(REPO / "scripts" / "evaluate.py"), str(out / "missing.pt"), cwd=tmp_path)
     assert result.returncode == 2 and "no checkpoint at" in result.stderr and "Traceback" not in result.stderr
     result = run_script(str(REPO / "scripts" / "train_ram.py"), "--std", "-1", cwd=tmp_path)
