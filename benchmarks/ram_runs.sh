@@ -479,3 +479,9 @@ done
 before c60_cpu120r_ctrl "${C60S[@]}" --max-cpu-minutes 120 --resume &
 before c60_cpu120r_nodetach "${C60S[@]}" --max-cpu-minutes 120 --resume --detach-location false &
 wait
+# and the same flag on MNIST at 10 CPU-minutes (defaults), two seeds, each pair side by side
+for seed in 0 1; do
+  run mnist_cpu10_ctrl_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 10 --epochs 1000 --seed $seed &
+  run mnist_cpu10_nodetach_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 10 --epochs 1000 --seed $seed --detach-location false &
+  wait
+done

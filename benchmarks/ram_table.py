@@ -208,6 +208,9 @@ SEED_GROUPS = [
     ("same, `--lr 5e-3 --warmup-steps 150`", [f"epyc2_cpu2/mnist_cpu2_lr5e-3_wu150_s{seed}" for seed in range(3)]),
     # the fourteenth session's (2026-12-03 again, the same kind of host; ram_runs.sh "fourteenth")
     ("same, `--grad-clip 1000 --ema-decay 0.998 --ema-warmup true`, seeds 0-5", [f"epyc2_cpu2/mnist_cpu2_lr3e-3_noclip_ema0.998w_s{seed}" for seed in range(6)]),
+    # the eighteenth session (2026-12-07): REINFORCE into the core on MNIST, beside the defaults
+    ("MNIST, 10 CPU-min, defaults, seeds 0-1 (the 2026-12-07 host)", ["mnist_cpu10_ctrl_s0", "mnist_cpu10_ctrl_s1"]),
+    ("same, REINFORCE into the core (`--detach-location false`)", ["mnist_cpu10_nodetach_s0", "mnist_cpu10_nodetach_s1"]),
 ]
 
 
