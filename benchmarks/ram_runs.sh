@@ -485,3 +485,24 @@ for seed in 0 1; do
   run mnist_cpu10_nodetach_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 10 --epochs 1000 --seed $seed --detach-location false &
   wait
 done
+
+# this session (2026-12-07, nineteenth, the same kind of host, no GPU lent), one process each, side by side: the
+# eighteenth's 120 CPU-minute --detach-location false run resumed to 240 CPU-minutes (the cosine restarts at half the
+# peak rate); and the same flag on translated 60x60 with distorted digits, epoch-matched to
+# translated_e182_rot10_zoom10_std0.1_lstm (182 epochs). --flush-denormal true in both (speed).
+copy_run c60_cpu120r_nodetach c60_cpu240r_nodetach
+before c60_cpu240r_nodetach "${C60S[@]}" --max-cpu-minutes 240 --resume --detach-location false --flush-denormal true &
+before translated_e182_rot10_zoom10_nodetach --env GlimpseTranslatedMNIST-v0 --epochs 182 --std 0.1 --cell lstm \
+  --train-rotation 10 --train-zoom 10 --detach-location false --flush-denormal true &
+wait
+# then a second seed of the cluttered 60x60 A/B from scratch, at 30 CPU-minutes (seed 1), side by side
+before c60_cpu30_ctrl_s1 "${C60S[@]}" --max-cpu-minutes 30 --seed 1 --flush-denormal true &
+before c60_cpu30_nodetach_s1 "${C60S[@]}" --max-cpu-minutes 30 --seed 1 --flush-denormal true --detach-location false &
+wait
+# one rollout at location seeds 0-9 for both nodetach models of this session
+for name in c60_cpu240r_nodetach translated_e182_rot10_zoom10_nodetach; do
+  for location_seed in 0 1 2 3 4 5 6 7 8 9; do
+    python scripts/evaluate.py "$RUNS/$name/best.pt" --threads 1 --rollouts 1 --seed $location_seed \
+      --picture "$RUNS/$name/seeds.png" --json-out "$RUNS/$name.seed$location_seed.json" > /dev/null 2>&1
+  done
+done

@@ -58,11 +58,16 @@ ROWS = [
     ("c60_cpu60_nodetach", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
     ("c60_cpu120r_ctrl", "cluttered 60x60, 8 glimpses 12x12 x3, **120 CPU-min** (the 2026-12-07 60 CPU-min run resumed), LSTM, std 0.1", "4.04", "2.63"),
     ("c60_cpu120r_nodetach", "cluttered 60x60, 8 glimpses 12x12 x3, **120 CPU-min** (its 60 CPU-min run resumed), LSTM, std 0.1, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
+    # the nineteenth session: the 120 CPU-minute run with the flag resumed to 240; the flag on translated, epoch-matched
+    ("c60_cpu240r_nodetach", "cluttered 60x60, 8 glimpses 12x12 x3, **240 CPU-min** (the 120 CPU-min run above resumed), LSTM, std 0.1, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
+    ("c60_cpu30_ctrl_s1", "cluttered 60x60, 8 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1, seed 1, beside the next row", "4.04", "2.63"),
+    ("c60_cpu30_nodetach_s1", "same, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
     ("c60_cpu60_b512_lr2e-3_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "4.04", "2.63"),
     ("translated_cpu30_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1", "1.22", ""),
     ("translated_cpu120_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **120 CPU-min**, LSTM, std 0.1", "1.22", ""),
     ("translated_cpu220r_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **220 CPU-min** (the 120 run resumed), LSTM, std 0.1", "1.22", ""),
     ("translated_e182_rot10_zoom10_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **182 epochs** (the 120 CPU-min row's; 87.5 CPU-min on the 2026-11-27 host), LSTM, std 0.1, digits rotated up to 10 degrees and scaled up to 10 % in training", "1.22", ""),
+    ("translated_e182_rot10_zoom10_nodetach", "same 182 epochs and distorted digits, **REINFORCE into the core** (`--detach-location false`; 86 CPU-min on the 2026-12-07 host)", "1.22", ""),
     # the fifth session (same host): MNIST with the distorted digits, then with an annealed location std
     ("mnist_cpu60_ema0.999_rot10_zoom10_s0", "MNIST, 60 CPU-min, `--ema-decay 0.999 --train-rotation 10 --train-zoom 10`, seed 0", "1.12", "0.85"),
     ("mnist_cpu60_ema0.999_rot10_zoom10_s1", "same, seed 1", "1.12", "0.85"),
