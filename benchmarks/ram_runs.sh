@@ -35,6 +35,18 @@ copy_run() {
   [ -d "$RUNS/$2" ] || cp -r "$RUNS/$1" "$RUNS/$2"
 }
 
+# One rollout's test error under location seeds 0-9 (the evaluator's --seed), for each run named:
+# NAME.seedK.json beside the run's own NAME.json.
+location_seeds() {
+  local name location_seed
+  for name in "$@"; do
+    for location_seed in 0 1 2 3 4 5 6 7 8 9; do
+      python scripts/evaluate.py "$RUNS/$name/best.pt" --threads 1 --rollouts 1 --seed $location_seed \
+        --picture "$RUNS/$name/seeds.png" --json-out "$RUNS/$name.seed$location_seed.json" > /dev/null 2>&1
+    done
+  done
+}
+
 # Rows trained before a default changed pin what they ran with; a row's own settings come after the
 # pin and win. noshift: before the 2-pixel shift of MNIST's training images (--train-shift);
 # before: also before the location network's weight decay (1).
@@ -201,13 +213,8 @@ for seed in 0 1 2; do
   run mnist_cpu2_zi_lwd1_shift2_ema0.999_s$seed --env GlimpseMNIST-v0 --max-cpu-minutes 2 --ema-decay 0.999 --seed $seed
 done
 # one rollout's error under ten seeds of the location sampler (results/ram.md, "How noisy one rollout is")
-for name in mnist_cpu60_zi_lwd1_shift2_s3 mnist_cpu60_zi_lwd1_shift2_s4 mnist_cpu60_zi_lwd1_shift2_ema0.999_s3 \
-  mnist_cpu60_zi_lwd1_shift2_ema0.999_s4 mnist_cpu10_zi_lwd1_shift2_again mnist_cpu10_zi_lwd1_shift2_ema0.999; do
-  for location_seed in 0 1 2 3 4 5 6 7 8 9; do
-    python scripts/evaluate.py "$RUNS/$name/best.pt" --threads 1 --rollouts 1 --seed $location_seed \
-      --picture "$RUNS/$name/seeds.png" --json-out "$RUNS/$name.seed$location_seed.json" > /dev/null 2>&1
-  done
-done
+location_seeds mnist_cpu60_zi_lwd1_shift2_s3 mnist_cpu60_zi_lwd1_shift2_s4 mnist_cpu60_zi_lwd1_shift2_ema0.999_s3 \
+  mnist_cpu60_zi_lwd1_shift2_ema0.999_s4 mnist_cpu10_zi_lwd1_shift2_again mnist_cpu10_zi_lwd1_shift2_ema0.999
 # this session (2026-11-27, fourth): the average of the weights on seeds 0-2 of the 60 CPU-minute
 # MNIST row, and translated 60x60 with the digits rotated (up to 10 degrees) and scaled (up to 10 %)
 # in training, for as many epochs as the 120 CPU-minute row had (182; this host is faster)
@@ -218,13 +225,8 @@ before translated_e182_rot10_zoom10_std0.1_lstm --env GlimpseTranslatedMNIST-v0 
   --train-rotation 10 --train-zoom 10
 # one rollout at location seeds 0-9 for every 60 CPU-minute model of that host and the translated one, with
 # the evaluator's per-rollout streams (results/ram.md, "Five seeds of the average")
-for name in mnist_cpu60_zi_lwd1_shift2_s3 mnist_cpu60_zi_lwd1_shift2_s4 mnist_cpu60_zi_lwd1_shift2_ema0.999_s{0,1,2,3,4} \
-  translated_e182_rot10_zoom10_std0.1_lstm; do
-  for location_seed in 0 1 2 3 4 5 6 7 8 9; do
-    python scripts/evaluate.py "$RUNS/$name/best.pt" --threads 1 --rollouts 1 --seed $location_seed \
-      --picture "$RUNS/$name/seeds.png" --json-out "$RUNS/$name.seed$location_seed.json" > /dev/null 2>&1
-  done
-done
+location_seeds mnist_cpu60_zi_lwd1_shift2_s3 mnist_cpu60_zi_lwd1_shift2_s4 mnist_cpu60_zi_lwd1_shift2_ema0.999_s{0,1,2,3,4} \
+  translated_e182_rot10_zoom10_std0.1_lstm
 # the public PyTorch RAM's own code under the same protocol (needs a checkout of it; skipped otherwise)
 REFERENCE=${REFERENCE:-/tmp/recurrent-visual-attention}
 reference() {  # CPU-minute budgets; seeds 1-3 of each
@@ -500,9 +502,4 @@ before c60_cpu30_ctrl_s1 "${C60S[@]}" --max-cpu-minutes 30 --seed 1 --flush-deno
 before c60_cpu30_nodetach_s1 "${C60S[@]}" --max-cpu-minutes 30 --seed 1 --flush-denormal true --detach-location false &
 wait
 # one rollout at location seeds 0-9 for both nodetach models of this session
-for name in c60_cpu240r_nodetach translated_e182_rot10_zoom10_nodetach; do
-  for location_seed in 0 1 2 3 4 5 6 7 8 9; do
-    python scripts/evaluate.py "$RUNS/$name/best.pt" --threads 1 --rollouts 1 --seed $location_seed \
-      --picture "$RUNS/$name/seeds.png" --json-out "$RUNS/$name.seed$location_seed.json" > /dev/null 2>&1
-  done
-done
+location_seeds c60_cpu240r_nodetach translated_e182_rot10_zoom10_nodetach
