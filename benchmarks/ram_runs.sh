@@ -503,3 +503,13 @@ before c60_cpu30_nodetach_s1 "${C60S[@]}" --max-cpu-minutes 30 --seed 1 --flush-
 wait
 # one rollout at location seeds 0-9 for both nodetach models of this session
 location_seeds c60_cpu240r_nodetach translated_e182_rot10_zoom10_nodetach
+
+# this session (2026-12-07, twentieth, the same kind of host, no GPU lent), one process each, side by side, from the
+# nineteenth's 240 CPU-minute checkpoint: resumed to 370 CPU-minutes (the cosine restarts at 0.27 of the peak rate);
+# and a warm start from the same weights at lr 3e-4 (about that rate) with the average of the weights, 130 CPU-minutes.
+copy_run c60_cpu240r_nodetach c60_cpu370r_nodetach
+before c60_cpu370r_nodetach "${C60S[@]}" --max-cpu-minutes 370 --resume --detach-location false --flush-denormal true &
+before c60_w240_ema_nodetach "${C60S[@]}" --max-cpu-minutes 130 --init-from "$RUNS/c60_cpu240r_nodetach/last.pt" \
+  --lr 3e-4 --ema-decay 0.999 --detach-location false --flush-denormal true &
+wait
+location_seeds c60_cpu370r_nodetach c60_w240_ema_nodetach
