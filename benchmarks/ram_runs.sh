@@ -513,3 +513,9 @@ before c60_w240_ema_nodetach "${C60S[@]}" --max-cpu-minutes 130 --init-from "$RU
   --lr 3e-4 --ema-decay 0.999 --detach-location false --flush-denormal true &
 wait
 location_seeds c60_cpu370r_nodetach c60_w240_ema_nodetach
+# then, in progress across sessions (one process; the run folders have survived recent changes of session):
+# cluttered 100x100 from scratch with the flag and the average of the weights, a cosine over 480 CPU-minutes. The
+# same lines resume it from last.pt once it exists, its clock and cosine going on where they stopped.
+c100_resume=(); [ -f "$RUNS/c100_cpu480_nodetach_ema/last.pt" ] && c100_resume=(--resume)
+before c100_cpu480_nodetach_ema --env GlimpseClutteredMNIST100-v0 --epochs 1000 --std 0.1 --cell lstm \
+  --max-cpu-minutes 480 --detach-location false --ema-decay 0.999 --flush-denormal true "${c100_resume[@]}"
