@@ -60,10 +60,11 @@ ROWS = [
     ("c60_cpu120r_nodetach", "cluttered 60x60, 8 glimpses 12x12 x3, **120 CPU-min** (its 60 CPU-min run resumed), LSTM, std 0.1, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
     # the nineteenth session: the 120 CPU-minute run with the flag resumed to 240; the flag on translated, epoch-matched
     ("c60_cpu240r_nodetach", "cluttered 60x60, 8 glimpses 12x12 x3, **240 CPU-min** (the 120 CPU-min run above resumed), LSTM, std 0.1, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
-    ("c60_cpu370r_nodetach", "cluttered 60x60, 8 glimpses 12x12 x3, **370 CPU-min** (the 240 CPU-min run above resumed), LSTM, std 0.1, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
-    ("c60_w240_ema_nodetach", "cluttered 60x60, 8 glimpses 12x12 x3, **warm start** from the 240 CPU-min row's weights, lr 3e-4, `--ema-decay 0.999`, 130 CPU-min (**370 in all**), LSTM, std 0.1, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
     ("c60_cpu30_ctrl_s1", "cluttered 60x60, 8 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1, seed 1, beside the next row", "4.04", "2.63"),
     ("c60_cpu30_nodetach_s1", "same, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
+    # the twentieth session: 130 more CPU-minutes from the 240 row's weights, resumed and as a warm start with the average
+    ("c60_cpu370r_nodetach", "cluttered 60x60, 8 glimpses 12x12 x3, **370 CPU-min** (the 240 CPU-min run above resumed), LSTM, std 0.1, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
+    ("c60_w240_ema_nodetach", "cluttered 60x60, 8 glimpses 12x12 x3, **warm start** from the 240 CPU-min row's weights, lr 3e-4, `--ema-decay 0.999`, 130 CPU-min (**370 in all**), LSTM, std 0.1, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
     ("c60_cpu60_b512_lr2e-3_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "4.04", "2.63"),
     ("translated_cpu30_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1", "1.22", ""),
     ("translated_cpu120_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **120 CPU-min**, LSTM, std 0.1", "1.22", ""),
