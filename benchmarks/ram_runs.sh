@@ -513,6 +513,13 @@ before c60_w240_ema_nodetach "${C60S[@]}" --max-cpu-minutes 130 --init-from "$RU
   --lr 3e-4 --ema-decay 0.999 --detach-location false --flush-denormal true &
 wait
 location_seeds c60_cpu370r_nodetach c60_w240_ema_nodetach
+# the twenty-first session (2026-12-08, the same kind of host, no GPU lent), one process beside the cluttered 100x100
+# run below: a second warm start, from the warm start's best weights (the 2.74 % row), at lr 3e-4 with the average of
+# the weights, the location std annealed from 0.1 to 0.05 over 115 CPU-minutes (a narrower policy samples closer to
+# its mean path, which scored 2.65 % against 2.74 % for one sampled rollout).
+before c60_w274_ema_stdf0.05 "${C60S[@]}" --max-cpu-minutes 115 --init-from "$RUNS/c60_w240_ema_nodetach/best.pt" \
+  --lr 3e-4 --ema-decay 0.999 --std-final 0.05 --detach-location false --flush-denormal true
+location_seeds c60_w274_ema_stdf0.05
 # then, in progress across sessions (one process; the run folders have survived recent changes of session):
 # cluttered 100x100 from scratch with the flag and the average of the weights, a cosine over 480 CPU-minutes. The
 # same lines resume it from last.pt once it exists, its clock and cosine going on where they stopped.
