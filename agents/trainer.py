@@ -638,8 +638,10 @@ def _train(config: TrainConfig, group: Distributed, device: str) -> dict:
         if improved:
             state["best_val_error"], state["best_epoch"] = score, state["epoch"]
         window = f", mean of the last {config.select_window} {score:.2f}%" if config.select_window > 1 else ""
-        logger.info("epoch %d: val error %.2f%%%s (best %.2f%%), %.0f s, %.0f CPU-s", state["epoch"], val_error, window,
-                    state["best_val_error"], state["seconds"], state["cpu_seconds"])  # fmt: skip
+        # a budget that ends mid-epoch still validates; say so, or the log shows the last full epoch twice
+        partial = f" + {state['step_in_epoch']} of {steps_per_epoch} steps" if state["step_in_epoch"] else ""
+        logger.info("epoch %d%s: val error %.2f%%%s (best %.2f%%), %.0f s, %.0f CPU-s", state["epoch"], partial, val_error,
+                    window, state["best_val_error"], state["seconds"], state["cpu_seconds"])  # fmt: skip
         # best.pt first: last.pt records this epoch as the best, and a resume trusts that record
         if improved:
             save(out / "best.pt")
