@@ -520,6 +520,12 @@ location_seeds c60_cpu370r_nodetach c60_w240_ema_nodetach
 before c60_w274_ema_stdf0.05 "${C60S[@]}" --max-cpu-minutes 115 --init-from "$RUNS/c60_w240_ema_nodetach/best.pt" \
   --lr 3e-4 --ema-decay 0.999 --std-final 0.05 --detach-location false --flush-denormal true
 location_seeds c60_w274_ema_stdf0.05
+# then, in progress across sessions: a third warm start from that run's best weights at a constant std of 0.05; the
+# same lines resume it from last.pt once it exists (a resumed run ignores --init-from).
+w3_resume=(); [ -f "$RUNS/c60_w271_ema_std0.05/last.pt" ] && w3_resume=(--resume)
+before c60_w271_ema_std0.05 --env GlimpseClutteredMNIST-v0 --epochs 1000 --std 0.05 --cell lstm --max-cpu-minutes 115 \
+  --init-from "$RUNS/c60_w274_ema_stdf0.05/best.pt" --lr 3e-4 --ema-decay 0.999 --detach-location false \
+  --flush-denormal true "${w3_resume[@]}"
 # then, in progress across sessions (one process; the run folders have survived recent changes of session):
 # cluttered 100x100 from scratch with the flag and the average of the weights, a cosine over 480 CPU-minutes. The
 # same lines resume it from last.pt once it exists, its clock and cosine going on where they stopped.

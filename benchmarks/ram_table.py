@@ -65,6 +65,8 @@ ROWS = [
     # the twentieth session: 130 more CPU-minutes from the 240 row's weights, resumed and as a warm start with the average
     ("c60_cpu370r_nodetach", "cluttered 60x60, 8 glimpses 12x12 x3, **370 CPU-min** (the 240 CPU-min run above resumed), LSTM, std 0.1, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
     ("c60_w240_ema_nodetach", "cluttered 60x60, 8 glimpses 12x12 x3, **warm start** from the 240 CPU-min row's weights, lr 3e-4, `--ema-decay 0.999`, 130 CPU-min (**370 in all**), LSTM, std 0.1, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
+    # the twenty-first session: a second warm start, from the row above's best weights, the location std annealed to 0.05
+    ("c60_w274_ema_stdf0.05", "cluttered 60x60, 8 glimpses 12x12 x3, **second warm start** from the row above's best weights, lr 3e-4, `--ema-decay 0.999`, std 0.1 annealed to 0.05 (`--std-final 0.05`), 115 CPU-min (**467 in all**: 240, then 112 to the best weights of the row above, then 115), LSTM, **REINFORCE into the core** (`--detach-location false`)", "4.04", "2.63"),
     ("c60_cpu60_b512_lr2e-3_lstm", "cluttered 60x60, 8 glimpses 12x12 x3, **60 CPU-min**, LSTM, std 0.1, batch 512, lr 2e-3", "4.04", "2.63"),
     ("translated_cpu30_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **30 CPU-min**, LSTM, std 0.1", "1.22", ""),
     ("translated_cpu120_zi_std0.1_lstm", "translated 60x60, 6 glimpses 12x12 x3, **120 CPU-min**, LSTM, std 0.1", "1.22", ""),
