@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import subprocess
@@ -39,11 +40,13 @@ def test_learns_far_better_than_chance(tmp_path, data_dir):
     assert summary["global_step"] == 4 * 4096 // 64
 
 
-def test_resume_continues_exactly(tmp_path, data_dir):
+def test_resume_continues_exactly(tmp_path, data_dir, caplog):
     straight = train(small_config(tmp_path / "a", data_dir, checkpoint_every=3))
     # the same run, stopped mid-epoch after 5 steps, then resumed to the end
-    first = train(small_config(tmp_path / "b", data_dir, max_steps=5))
+    with caplog.at_level(logging.INFO, logger="agents.trainer"):
+        first = train(small_config(tmp_path / "b", data_dir, max_steps=5))
     assert first["stopped_early"] and first["global_step"] == 5
+    assert "epoch 0 + 5 of 8 steps: val error" in caplog.text  # not "epoch 0", which reads as a finished epoch
     for steps in (5, 3):  # --max-steps counts the run's steps in all: resumed at or past it, nothing more
         again = train(small_config(tmp_path / "b", data_dir, resume=True, max_steps=steps))
         assert again["global_step"] == 5 and again["stopped_early"] and again["val_error"] == first["val_error"]
