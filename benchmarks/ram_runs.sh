@@ -60,6 +60,14 @@ before() {
   shift
   noshift "$name" --location-weight-decay 0 "$@"
 }
+# A run that spans sessions: the same line starts it and, once its last.pt exists, resumes it there (its clock and
+# cosine go on where they stopped; a resumed run ignores --init-from).
+before_resumable() {
+  local name=$1
+  shift
+  if [ -f "$RUNS/$name/last.pt" ]; then set -- "$@" --resume; fi
+  before "$name" "$@"
+}
 
 # Rows up to the seed study ran before the location network was zero-initialised by default: they
 # pass --location-zero-init false to train as they did.
@@ -343,8 +351,8 @@ run mnist_cpu110r_ema0.999_s0 --env GlimpseMNIST-v0 --max-cpu-minutes 110 --epoc
 copy_run translated_cpu195r_rot10_zoom10_lstm translated_cpu295r_rot10_zoom10_lstm
 before translated_cpu295r_rot10_zoom10_lstm --env GlimpseTranslatedMNIST-v0 --max-cpu-minutes 295 --epochs 1000 --std 0.1 \
   --cell lstm --train-rotation 10 --train-zoom 10 --flush-denormal true --resume
-before c60_cpu300_rot10_zoom10_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 300 --epochs 1000 --std 0.1 --cell lstm \
-  --train-rotation 10 --train-zoom 10 --flush-denormal true $([ -f "$RUNS/c60_cpu300_rot10_zoom10_lstm/last.pt" ] && echo --resume)
+before_resumable c60_cpu300_rot10_zoom10_lstm --env GlimpseClutteredMNIST-v0 --max-cpu-minutes 300 --epochs 1000 --std 0.1 \
+  --cell lstm --train-rotation 10 --train-zoom 10 --flush-denormal true
 # this session (2026-11-28, eleventh): the 2 CPU-minute comparison with the public RAM's code again, on this session's
 # host (a 2-vCPU Intel Xeon that fits 10 MNIST epochs into 2 CPU-minutes, against the EPYC's 7), into a folder of its
 # own because the run names repeat; ours with the defaults and with the best 2-minute recipe measured on the EPYC
@@ -520,15 +528,11 @@ location_seeds c60_cpu370r_nodetach c60_w240_ema_nodetach
 before c60_w274_ema_stdf0.05 "${C60S[@]}" --max-cpu-minutes 115 --init-from "$RUNS/c60_w240_ema_nodetach/best.pt" \
   --lr 3e-4 --ema-decay 0.999 --std-final 0.05 --detach-location false --flush-denormal true
 location_seeds c60_w274_ema_stdf0.05
-# then, in progress across sessions: a third warm start from that run's best weights at a constant std of 0.05; the
-# same lines resume it from last.pt once it exists (a resumed run ignores --init-from).
-w3_resume=(); [ -f "$RUNS/c60_w271_ema_std0.05/last.pt" ] && w3_resume=(--resume)
-before c60_w271_ema_std0.05 --env GlimpseClutteredMNIST-v0 --epochs 1000 --std 0.05 --cell lstm --max-cpu-minutes 115 \
-  --init-from "$RUNS/c60_w274_ema_stdf0.05/best.pt" --lr 3e-4 --ema-decay 0.999 --detach-location false \
-  --flush-denormal true "${w3_resume[@]}"
+# then, in progress across sessions: a third warm start from that run's best weights at a constant std of 0.05
+before_resumable c60_w271_ema_std0.05 --env GlimpseClutteredMNIST-v0 --epochs 1000 --std 0.05 --cell lstm \
+  --max-cpu-minutes 115 --init-from "$RUNS/c60_w274_ema_stdf0.05/best.pt" --lr 3e-4 --ema-decay 0.999 \
+  --detach-location false --flush-denormal true
 # then, in progress across sessions (one process; the run folders have survived recent changes of session):
-# cluttered 100x100 from scratch with the flag and the average of the weights, a cosine over 480 CPU-minutes. The
-# same lines resume it from last.pt once it exists, its clock and cosine going on where they stopped.
-c100_resume=(); [ -f "$RUNS/c100_cpu480_nodetach_ema/last.pt" ] && c100_resume=(--resume)
-before c100_cpu480_nodetach_ema --env GlimpseClutteredMNIST100-v0 --epochs 1000 --std 0.1 --cell lstm \
-  --max-cpu-minutes 480 --detach-location false --ema-decay 0.999 --flush-denormal true "${c100_resume[@]}"
+# cluttered 100x100 from scratch with the flag and the average of the weights, a cosine over 480 CPU-minutes
+before_resumable c100_cpu480_nodetach_ema --env GlimpseClutteredMNIST100-v0 --epochs 1000 --std 0.1 --cell lstm \
+  --max-cpu-minutes 480 --detach-location false --ema-decay 0.999 --flush-denormal true
